@@ -1,0 +1,418 @@
+//! HTTP client for the local Consul agent's Connect endpoints.
+//!
+//! reqwest with rustls (ring provider) over TCP, TLS or a Unix socket. Blocking queries
+//! follow Consul's protocol: `index` from the previous `X-Consul-Index`, `wait` bounded,
+//! and a client timeout a little above `wait` (Consul adds up to wait/16 of jitter).
+//! Responses are size-capped and validated before anything downstream sees them.
+
+use crate::config::{AgentAddress, AgentSettings};
+use crate::error::{clip, Error, Result};
+use crate::secret::Secret;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Largest response body accepted from the agent.
+pub const MAX_BODY: usize = 8 * 1024 * 1024;
+
+/// A response body together with the `X-Consul-Index` it was served at.
+#[derive(Clone, Debug)]
+pub struct Indexed<T> {
+    /// The decoded body.
+    pub value: T,
+    /// Raft index for the next blocking query.
+    pub index: u64,
+}
+
+/// One CA root from `/v1/agent/connect/ca/roots`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct CaRoot {
+    /// Consul's id of the root (SHA-1 fingerprint in colon-hex form).
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// Human-readable name.
+    #[serde(default)]
+    pub name: String,
+    /// PEM of the root certificate.
+    pub root_cert: String,
+    /// PEM intermediates that chain to this root (e.g. cross-signed during rotation).
+    #[serde(default)]
+    pub intermediate_certs: Option<Vec<String>>,
+    /// Whether this root signs new leaves.
+    #[serde(default)]
+    pub active: bool,
+}
+
+/// `/v1/agent/connect/ca/roots`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct CaRoots {
+    /// ID of the active root.
+    #[serde(rename = "ActiveRootID")]
+    pub active_root_id: String,
+    /// The cluster's SPIFFE trust domain.
+    pub trust_domain: String,
+    /// All roots currently trusted.
+    pub roots: Vec<CaRoot>,
+}
+
+/// `/v1/agent/connect/ca/leaf/<service>`.
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LeafCert {
+    /// Serial number in colon-hex form.
+    pub serial_number: String,
+    /// PEM leaf certificate (possibly followed by intermediates).
+    #[serde(rename = "CertPEM")]
+    pub cert_pem: String,
+    /// PEM private key (never logged).
+    #[serde(rename = "PrivateKeyPEM")]
+    pub private_key_pem: String,
+    /// Service name.
+    pub service: String,
+    /// SPIFFE id of the service.
+    #[serde(rename = "ServiceURI")]
+    pub service_uri: String,
+}
+
+impl std::fmt::Debug for LeafCert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeafCert")
+            .field("serial_number", &self.serial_number)
+            .field("service", &self.service)
+            .field("service_uri", &self.service_uri)
+            .field("private_key_pem", &"<redacted>")
+            .finish()
+    }
+}
+
+impl Drop for LeafCert {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.private_key_pem.zeroize();
+    }
+}
+
+/// Body of `POST /v1/agent/connect/authorize`.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AuthorizeRequest {
+    /// Destination service name.
+    pub target: String,
+    /// Client's SPIFFE id.
+    #[serde(rename = "ClientCertURI")]
+    pub client_cert_uri: String,
+    /// Client's serial in colon-hex.
+    pub client_cert_serial: String,
+}
+
+/// Answer of `POST /v1/agent/connect/authorize`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct AuthorizeResponse {
+    /// Whether the connection is allowed.
+    pub authorized: bool,
+    /// Consul's explanation.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// A client for one agent.
+#[derive(Clone)]
+pub struct AgentClient {
+    http: reqwest::Client,
+    base: String,
+    token: Option<Secret>,
+    namespace: Option<String>,
+    partition: Option<String>,
+    request_timeout: Duration,
+    watch_wait: Duration,
+}
+
+impl std::fmt::Debug for AgentClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentClient {
+    /// Builds a client from settings (reads the agent TLS files once).
+    pub fn new(settings: &AgentSettings) -> Result<Self> {
+        let tls = tls_config(settings)?;
+        let mut builder = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .connect_timeout(settings.request_timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .no_proxy()
+            .user_agent(concat!("presto-consul-connect/", env!("CARGO_PKG_VERSION")));
+        let base = match &settings.address {
+            AgentAddress::Http(url) => match (&settings.server_name, url.scheme()) {
+                // CONSUL_TLS_SERVER_NAME: connect to the configured address but verify the
+                // certificate against this name (reqwest derives SNI/verification from the URL host).
+                (Some(name), "https") => {
+                    let port = url.port_or_known_default().unwrap_or(443);
+                    let host = url.host_str().unwrap_or_default();
+                    let addrs: Vec<std::net::SocketAddr> =
+                        std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+                            .map_err(|e| {
+                                Error::config(
+                                    "consul.address",
+                                    format!("cannot resolve {host}: {e}"),
+                                )
+                            })?
+                            .collect();
+                    builder = builder.resolve_to_addrs(name, &addrs);
+                    format!("https://{name}:{port}")
+                }
+                _ => url.as_str().trim_end_matches('/').to_string(),
+            },
+            AgentAddress::Unix(path) => {
+                builder = builder.unix_socket(path.clone());
+                "http://consul-agent".to_string()
+            }
+        };
+        let http = builder
+            .build()
+            .map_err(|e| Error::agent(&base, format!("cannot build HTTP client: {e}")))?;
+        Ok(AgentClient {
+            http,
+            base,
+            token: settings.token.clone(),
+            namespace: settings.namespace.clone(),
+            partition: settings.partition.clone(),
+            request_timeout: settings.request_timeout,
+            watch_wait: settings.watch_wait,
+        })
+    }
+
+    /// The CA roots; with `index`, a blocking query that returns when they change.
+    pub async fn roots(&self, index: Option<u64>) -> Result<Indexed<CaRoots>> {
+        let got: Indexed<CaRoots> = self.get("/v1/agent/connect/ca/roots", index).await?;
+        validate_roots(&got.value)?;
+        Ok(got)
+    }
+
+    /// The leaf certificate for `service`; with `index`, a blocking query.
+    pub async fn leaf(&self, service: &str, index: Option<u64>) -> Result<Indexed<LeafCert>> {
+        let path = format!(
+            "/v1/agent/connect/ca/leaf/{}",
+            percent_encoding::utf8_percent_encode(service, percent_encoding::NON_ALPHANUMERIC)
+        );
+        let got: Indexed<LeafCert> = self.get(&path, index).await?;
+        if got.value.cert_pem.trim().is_empty() || got.value.private_key_pem.trim().is_empty() {
+            return Err(Error::agent(
+                path,
+                "leaf response without certificate or key",
+            ));
+        }
+        Ok(got)
+    }
+
+    /// Asks the agent whether `req.client_cert_uri` may connect to `req.target`.
+    pub async fn authorize(&self, req: &AuthorizeRequest) -> Result<AuthorizeResponse> {
+        let endpoint = "/v1/agent/connect/authorize";
+        let url = format!("{}{}", self.base, endpoint);
+        let resp = self
+            .request(self.http.post(url).json(req), None)
+            .timeout(self.request_timeout)
+            .send()
+            .await
+            .map_err(|e| Error::agent(endpoint, describe(&e)))?;
+        let (body, _) = read_body(endpoint, resp, false).await?;
+        decode(endpoint, &body)
+    }
+
+    /// GET with optional blocking-query index.
+    async fn get<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        index: Option<u64>,
+    ) -> Result<Indexed<T>> {
+        let url = format!("{}{}", self.base, endpoint);
+        let timeout = match index {
+            Some(_) => self.watch_wait + self.watch_wait / 16 + self.request_timeout,
+            None => self.request_timeout,
+        };
+        let resp = self
+            .request(self.http.get(url), index)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| Error::agent(endpoint, describe(&e)))?;
+        let (body, index) = read_body(endpoint, resp, true).await?;
+        Ok(Indexed {
+            value: decode(endpoint, &body)?,
+            index: index.unwrap_or(0),
+        })
+    }
+
+    fn request(
+        &self,
+        mut rb: reqwest::RequestBuilder,
+        index: Option<u64>,
+    ) -> reqwest::RequestBuilder {
+        let mut query: Vec<(&str, String)> = Vec::new();
+        if let Some(index) = index {
+            query.push(("index", index.to_string()));
+            query.push(("wait", format!("{}ms", self.watch_wait.as_millis())));
+        }
+        if let Some(ns) = &self.namespace {
+            query.push(("ns", ns.clone()));
+        }
+        if let Some(ap) = &self.partition {
+            query.push(("partition", ap.clone()));
+        }
+        if !query.is_empty() {
+            rb = rb.query(&query);
+        }
+        if let Some(token) = &self.token {
+            rb = rb.header("X-Consul-Token", token.expose());
+        }
+        rb
+    }
+}
+
+/// Reads a capped body; checks status and (when `want_index`) `X-Consul-Index`.
+async fn read_body(
+    endpoint: &str,
+    mut resp: reqwest::Response,
+    want_index: bool,
+) -> Result<(Vec<u8>, Option<u64>)> {
+    let status = resp.status();
+    let index = match resp.headers().get("X-Consul-Index") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+                .ok_or_else(|| Error::agent(endpoint, "malformed X-Consul-Index header"))?,
+        ),
+    };
+    if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(Error::agent(endpoint, "response larger than 8 MiB"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| Error::agent(endpoint, format!("reading response: {}", describe(&e))))?
+    {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(Error::agent(endpoint, "response larger than 8 MiB"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if !status.is_success() {
+        let text = String::from_utf8_lossy(&body);
+        let hint = match status.as_u16() {
+            403 => " (the ACL token lacks permission: the node needs service:write on its service)",
+            _ => "",
+        };
+        return Err(Error::agent(
+            endpoint,
+            format!("HTTP {status}{hint}: {}", clip(text.trim())),
+        ));
+    }
+    if want_index && index.is_none_or(|i| i == 0) {
+        return Err(Error::agent(
+            endpoint,
+            "response without a valid X-Consul-Index",
+        ));
+    }
+    Ok((body, index))
+}
+
+fn decode<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body)
+        .map_err(|e| Error::agent(endpoint, format!("unexpected response body: {e}")))
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut text = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "cannot connect".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn validate_roots(roots: &CaRoots) -> Result<()> {
+    let endpoint = "/v1/agent/connect/ca/roots";
+    if roots.trust_domain.trim().is_empty() {
+        return Err(Error::agent(endpoint, "roots without a trust domain"));
+    }
+    if roots.roots.is_empty() {
+        return Err(Error::agent(endpoint, "empty roots list"));
+    }
+    if !roots
+        .roots
+        .iter()
+        .any(|r| r.active && r.id == roots.active_root_id)
+    {
+        return Err(Error::agent(endpoint, "no root is marked active"));
+    }
+    Ok(())
+}
+
+/// rustls client configuration for talking to the agent over HTTPS.
+fn tls_config(settings: &AgentSettings) -> Result<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    match &settings.ca_file {
+        Some(path) => {
+            for cert in CertificateDer::pem_file_iter(path).map_err(|e| {
+                Error::config("consul.tls.ca-file", format!("{}: {e}", path.display()))
+            })? {
+                let cert = cert.map_err(|e| {
+                    Error::config("consul.tls.ca-file", format!("{}: {e}", path.display()))
+                })?;
+                roots.add(cert).map_err(|e| {
+                    Error::config("consul.tls.ca-file", format!("{}: {e}", path.display()))
+                })?;
+            }
+        }
+        None if settings.address.is_https() => {
+            let found = rustls_native_certs::load_native_certs();
+            for cert in found.certs {
+                let _ = roots.add(cert);
+            }
+        }
+        None => {}
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::config("consul.address", format!("TLS setup: {e}")))?
+        .with_root_certificates(roots);
+    let config = match (&settings.cert_file, &settings.key_file) {
+        (Some(cert), Some(key)) => {
+            let chain = CertificateDer::pem_file_iter(cert)
+                .and_then(|it| it.collect::<std::result::Result<Vec<_>, _>>())
+                .map_err(|e| {
+                    Error::config("consul.tls.cert-file", format!("{}: {e}", cert.display()))
+                })?;
+            let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+                Error::config("consul.tls.key-file", format!("{}: {e}", key.display()))
+            })?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| Error::config("consul.tls.key-file", e.to_string()))?
+        }
+        _ => builder.with_no_client_auth(),
+    };
+    Ok(config)
+}

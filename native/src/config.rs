@@ -1,0 +1,677 @@
+//! Settings, from a properties map (what Trino hands a plugin) and Consul's usual
+//! environment variables; a property always wins over the environment.
+//!
+//! Every key we accept is listed in [`KEYS`]; an unknown key or a malformed value fails
+//! at start with a message naming the key, so a typo never silently disables a check.
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Agent address (`CONSUL_HTTP_ADDR`): `http://host:port`, `https://host:port`,
+/// `unix:///path/to/socket` or a bare `host:port`.
+pub const ADDRESS: &str = "consul.address";
+/// ACL token (`CONSUL_HTTP_TOKEN`).
+pub const TOKEN: &str = "consul.token";
+/// File holding the ACL token (`CONSUL_HTTP_TOKEN_FILE`).
+pub const TOKEN_FILE: &str = "consul.token-file";
+/// CA bundle that signs the agent's HTTPS certificate (`CONSUL_CACERT`).
+pub const TLS_CA_FILE: &str = "consul.tls.ca-file";
+/// Client certificate presented to the agent (`CONSUL_CLIENT_CERT`).
+pub const TLS_CERT_FILE: &str = "consul.tls.cert-file";
+/// Key of the client certificate (`CONSUL_CLIENT_KEY`).
+pub const TLS_KEY_FILE: &str = "consul.tls.key-file";
+/// Name expected in the agent's HTTPS certificate (`CONSUL_TLS_SERVER_NAME`).
+pub const TLS_SERVER_NAME: &str = "consul.tls.server-name";
+/// The Connect service this node is (its leaf certificate names it).
+pub const SERVICE: &str = "consul.service";
+/// Enterprise namespace (`CONSUL_NAMESPACE`).
+pub const NAMESPACE: &str = "consul.namespace";
+/// Enterprise admin partition (`CONSUL_PARTITION`).
+pub const PARTITION: &str = "consul.partition";
+/// Timeout of a single non-blocking agent request.
+pub const REQUEST_TIMEOUT: &str = "consul.request-timeout";
+/// `wait` of blocking queries (Consul caps it at 10 minutes).
+pub const WATCH_WAIT: &str = "consul.watch.wait";
+/// `agent` (default) or `files`.
+pub const IDENTITY_SOURCE: &str = "consul.identity.source";
+/// Files source: PEM private key.
+pub const FILES_KEY: &str = "consul.identity.files.key";
+/// Files source: PEM leaf certificate followed by its intermediates.
+pub const FILES_CHAIN: &str = "consul.identity.files.chain";
+/// Files source: PEM CA roots.
+pub const FILES_ROOTS: &str = "consul.identity.files.roots";
+/// Files source: how often the files are checked for changes.
+pub const FILES_POLL_INTERVAL: &str = "consul.identity.files.poll-interval";
+/// Directory where the key+chain and roots PEM files for Trino's HTTPS server go.
+pub const PEM_DIRECTORY: &str = "consul.pem.directory";
+/// Service that clients must be allowed to reach (defaults to `consul.service`).
+pub const AUTHZ_TARGET: &str = "consul.authz.target";
+/// Maximum number of cached authorization decisions.
+pub const AUTHZ_CACHE_SIZE: &str = "consul.authz.cache-size";
+/// How long a decision is reused without asking Consul again.
+pub const AUTHZ_CACHE_TTL: &str = "consul.authz.cache-ttl";
+/// How long a cached *allow* may still be served while Consul cannot be asked.
+pub const AUTHZ_MAX_STALE: &str = "consul.authz.max-stale";
+/// Principal returned to Trino: `service` (default) or `spiffe-id`.
+pub const AUTHZ_PRINCIPAL: &str = "consul.authz.principal";
+
+/// Every key the library accepts.
+pub const KEYS: &[&str] = &[
+    ADDRESS,
+    TOKEN,
+    TOKEN_FILE,
+    TLS_CA_FILE,
+    TLS_CERT_FILE,
+    TLS_KEY_FILE,
+    TLS_SERVER_NAME,
+    SERVICE,
+    NAMESPACE,
+    PARTITION,
+    REQUEST_TIMEOUT,
+    WATCH_WAIT,
+    IDENTITY_SOURCE,
+    FILES_KEY,
+    FILES_CHAIN,
+    FILES_ROOTS,
+    FILES_POLL_INTERVAL,
+    PEM_DIRECTORY,
+    AUTHZ_TARGET,
+    AUTHZ_CACHE_SIZE,
+    AUTHZ_CACHE_TTL,
+    AUTHZ_MAX_STALE,
+    AUTHZ_PRINCIPAL,
+];
+
+/// Where the agent listens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AgentAddress {
+    /// Plain HTTP or HTTPS base URL, e.g. `http://127.0.0.1:8500`.
+    Http(url::Url),
+    /// A Unix domain socket path.
+    Unix(PathBuf),
+}
+
+impl AgentAddress {
+    /// Parses the forms Consul's own tools accept. `https_default` is `CONSUL_HTTP_SSL`.
+    pub fn parse(key: &str, value: &str, https_default: bool) -> Result<Self> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(Error::config(key, "is empty"));
+        }
+        if let Some(path) = value.strip_prefix("unix://") {
+            if !path.starts_with('/') {
+                return Err(Error::config(
+                    key,
+                    "unix:// needs an absolute socket path, e.g. unix:///var/run/consul.sock",
+                ));
+            }
+            return Ok(AgentAddress::Unix(PathBuf::from(path)));
+        }
+        let with_scheme = if value.contains("://") {
+            value.to_string()
+        } else if https_default {
+            format!("https://{value}")
+        } else {
+            format!("http://{value}")
+        };
+        let url = url::Url::parse(&with_scheme)
+            .map_err(|e| Error::config(key, format!("`{value}` is not an address: {e}")))?;
+        if url.scheme() != "http" && url.scheme() != "https" {
+            return Err(Error::config(
+                key,
+                format!(
+                    "scheme `{}` is not supported (use http, https or unix)",
+                    url.scheme()
+                ),
+            ));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(Error::config(key, format!("`{value}` has no host")));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(Error::config(
+                key,
+                "must not carry user info; use consul.token",
+            ));
+        }
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return Err(Error::config(
+                key,
+                "must be scheme://host:port without path or query",
+            ));
+        }
+        Ok(AgentAddress::Http(url))
+    }
+
+    /// True for `https://` addresses.
+    pub fn is_https(&self) -> bool {
+        matches!(self, AgentAddress::Http(u) if u.scheme() == "https")
+    }
+}
+
+/// How to reach and authenticate to the local Consul agent.
+#[derive(Clone, Debug)]
+pub struct AgentSettings {
+    /// Agent address.
+    pub address: AgentAddress,
+    /// ACL token, if any (never printed).
+    pub token: Option<Secret>,
+    /// CA bundle for an HTTPS agent; system roots when absent.
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate for an HTTPS agent that verifies clients.
+    pub cert_file: Option<PathBuf>,
+    /// Key of the client certificate.
+    pub key_file: Option<PathBuf>,
+    /// Server name to verify instead of the address's host.
+    pub server_name: Option<String>,
+    /// Enterprise namespace.
+    pub namespace: Option<String>,
+    /// Enterprise admin partition.
+    pub partition: Option<String>,
+    /// Timeout of one non-blocking request.
+    pub request_timeout: Duration,
+    /// `wait` of blocking queries.
+    pub watch_wait: Duration,
+}
+
+impl Default for AgentSettings {
+    fn default() -> Self {
+        AgentSettings {
+            address: AgentAddress::Http(
+                url::Url::parse("http://127.0.0.1:8500").expect("static URL parses"),
+            ),
+            token: None,
+            ca_file: None,
+            cert_file: None,
+            key_file: None,
+            server_name: None,
+            namespace: None,
+            partition: None,
+            request_timeout: Duration::from_secs(10),
+            watch_wait: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Where the node's identity comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdentitySource {
+    /// The local agent's leaf and roots endpoints.
+    Agent,
+    /// PEM files written by another tool.
+    Files {
+        /// Private key.
+        key: PathBuf,
+        /// Leaf certificate followed by intermediates.
+        chain: PathBuf,
+        /// CA roots.
+        roots: PathBuf,
+        /// How often to look for changes.
+        poll_interval: Duration,
+    },
+}
+
+/// Which principal name the authenticator hands to Trino.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrincipalForm {
+    /// The service name, e.g. `web`.
+    Service,
+    /// The full SPIFFE id.
+    SpiffeId,
+}
+
+/// Authorization settings.
+#[derive(Clone, Debug)]
+pub struct AuthzSettings {
+    /// Destination service clients must be allowed to reach; `None` means our service.
+    pub target: Option<String>,
+    /// Maximum cached decisions.
+    pub cache_size: u64,
+    /// Decision lifetime.
+    pub cache_ttl: Duration,
+    /// How long a cached allow may outlive its TTL while Consul is unreachable.
+    pub max_stale: Duration,
+    /// Principal form.
+    pub principal: PrincipalForm,
+}
+
+impl Default for AuthzSettings {
+    fn default() -> Self {
+        AuthzSettings {
+            target: None,
+            cache_size: 10_000,
+            cache_ttl: Duration::from_secs(60),
+            max_stale: Duration::from_secs(30),
+            principal: PrincipalForm::Service,
+        }
+    }
+}
+
+/// All settings of one handle.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Agent connection.
+    pub agent: AgentSettings,
+    /// Our service name (required with the agent source).
+    pub service: Option<String>,
+    /// Identity source.
+    pub identity: IdentitySource,
+    /// Directory for the PEM files Trino reads; none means no files are written.
+    pub pem_directory: Option<PathBuf>,
+    /// Authorization.
+    pub authz: AuthzSettings,
+}
+
+impl Settings {
+    /// Reads settings from properties and the process environment.
+    pub fn from_properties(props: &BTreeMap<String, String>) -> Result<Self> {
+        Self::from_sources(props, |name| std::env::var(name).ok())
+    }
+
+    /// Reads settings from properties and an environment lookup (for tests).
+    pub fn from_sources(
+        props: &BTreeMap<String, String>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
+        if let Some(unknown) = props.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(Error::config(
+                unknown.clone(),
+                format!("unknown key; known keys are: {}", KEYS.join(", ")),
+            ));
+        }
+        let prop = |key: &str| props.get(key).map(|v| v.trim().to_string());
+        let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        // (value, name of the key or variable it came from)
+        let pick = |key: &'static str, var: &'static str| -> Option<(String, &'static str)> {
+            prop(key)
+                .map(|v| (v, key))
+                .or_else(|| env(var).map(|v| (v, var)))
+        };
+
+        let mut agent = AgentSettings::default();
+        let https_default = env("CONSUL_HTTP_SSL").is_some_and(|v| parse_bool(&v) == Some(true));
+        if let Some((value, from)) = pick(ADDRESS, "CONSUL_HTTP_ADDR") {
+            agent.address = AgentAddress::parse(from, &value, https_default)?;
+        }
+        agent.token = read_token(
+            prop(TOKEN),
+            prop(TOKEN_FILE),
+            env("CONSUL_HTTP_TOKEN"),
+            env("CONSUL_HTTP_TOKEN_FILE"),
+        )?;
+        agent.ca_file = pick(TLS_CA_FILE, "CONSUL_CACERT").map(|(v, _)| PathBuf::from(v));
+        agent.cert_file = pick(TLS_CERT_FILE, "CONSUL_CLIENT_CERT").map(|(v, _)| PathBuf::from(v));
+        agent.key_file = pick(TLS_KEY_FILE, "CONSUL_CLIENT_KEY").map(|(v, _)| PathBuf::from(v));
+        if agent.cert_file.is_some() != agent.key_file.is_some() {
+            return Err(Error::config(
+                TLS_CERT_FILE,
+                format!("{TLS_CERT_FILE} and {TLS_KEY_FILE} must be set together"),
+            ));
+        }
+        agent.server_name = pick(TLS_SERVER_NAME, "CONSUL_TLS_SERVER_NAME").map(|(v, _)| v);
+        agent.namespace = pick(NAMESPACE, "CONSUL_NAMESPACE")
+            .map(|(v, from)| checked_name(from, v))
+            .transpose()?;
+        agent.partition = pick(PARTITION, "CONSUL_PARTITION")
+            .map(|(v, from)| checked_name(from, v))
+            .transpose()?;
+        if let Some(v) = prop(REQUEST_TIMEOUT) {
+            agent.request_timeout = parse_duration(REQUEST_TIMEOUT, &v)?;
+        }
+        if let Some(v) = prop(WATCH_WAIT) {
+            agent.watch_wait = parse_duration(WATCH_WAIT, &v)?;
+            if agent.watch_wait > Duration::from_secs(600) {
+                return Err(Error::config(
+                    WATCH_WAIT,
+                    "Consul caps blocking queries at 10m",
+                ));
+            }
+        }
+
+        let service = prop(SERVICE)
+            .map(|v| checked_name(SERVICE, v))
+            .transpose()?;
+
+        let identity = match prop(IDENTITY_SOURCE).as_deref() {
+            None | Some("agent") => IdentitySource::Agent,
+            Some("files") => {
+                let need = |key: &'static str| {
+                    prop(key).map(PathBuf::from).ok_or_else(|| {
+                        Error::config(key, "is required with consul.identity.source=files")
+                    })
+                };
+                IdentitySource::Files {
+                    key: need(FILES_KEY)?,
+                    chain: need(FILES_CHAIN)?,
+                    roots: need(FILES_ROOTS)?,
+                    poll_interval: match prop(FILES_POLL_INTERVAL) {
+                        Some(v) => parse_duration(FILES_POLL_INTERVAL, &v)?,
+                        None => Duration::from_secs(1),
+                    },
+                }
+            }
+            Some(other) => {
+                return Err(Error::config(
+                    IDENTITY_SOURCE,
+                    format!("`{other}` is not `agent` or `files`"),
+                ))
+            }
+        };
+        if identity == IdentitySource::Agent && service.is_none() {
+            return Err(Error::config(
+                SERVICE,
+                "is required (the Connect service name of this node)",
+            ));
+        }
+        if identity == IdentitySource::Agent {
+            for key in [FILES_KEY, FILES_CHAIN, FILES_ROOTS, FILES_POLL_INTERVAL] {
+                if props.contains_key(key) {
+                    return Err(Error::config(
+                        key,
+                        "only applies with consul.identity.source=files",
+                    ));
+                }
+            }
+        }
+
+        let mut authz = AuthzSettings {
+            target: prop(AUTHZ_TARGET)
+                .map(|v| checked_name(AUTHZ_TARGET, v))
+                .transpose()?,
+            ..AuthzSettings::default()
+        };
+        if let Some(v) = prop(AUTHZ_CACHE_SIZE) {
+            authz.cache_size = v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=10_000_000).contains(n))
+                .ok_or_else(|| {
+                    Error::config(
+                        AUTHZ_CACHE_SIZE,
+                        format!("`{v}` is not a number between 1 and 10000000"),
+                    )
+                })?;
+        }
+        if let Some(v) = prop(AUTHZ_CACHE_TTL) {
+            authz.cache_ttl = parse_duration(AUTHZ_CACHE_TTL, &v)?;
+        }
+        if let Some(v) = prop(AUTHZ_MAX_STALE) {
+            authz.max_stale = parse_duration(AUTHZ_MAX_STALE, &v)?;
+        }
+        if let Some(v) = prop(AUTHZ_PRINCIPAL) {
+            authz.principal = match v.as_str() {
+                "service" => PrincipalForm::Service,
+                "spiffe-id" => PrincipalForm::SpiffeId,
+                other => {
+                    return Err(Error::config(
+                        AUTHZ_PRINCIPAL,
+                        format!("`{other}` is not `service` or `spiffe-id`"),
+                    ))
+                }
+            };
+        }
+
+        Ok(Settings {
+            agent,
+            service,
+            identity,
+            pem_directory: prop(PEM_DIRECTORY).map(PathBuf::from),
+            authz,
+        })
+    }
+}
+
+/// Parses `10s`, `500ms`, `1m`, `1h 30m` (and Trino's `10.00s` style with whole numbers).
+pub fn parse_duration(key: &str, value: &str) -> Result<Duration> {
+    let normalized = value.trim().replace(".00", "");
+    let d = humantime::parse_duration(&normalized).map_err(|e| {
+        Error::config(
+            key,
+            format!("`{value}` is not a duration like 10s or 500ms: {e}"),
+        )
+    })?;
+    if d.is_zero() {
+        return Err(Error::config(key, "must be greater than zero"));
+    }
+    Ok(d)
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" => Some(true),
+        "0" | "false" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// Service, namespace and partition names as Consul allows them.
+fn checked_name(key: &str, value: String) -> Result<String> {
+    let ok = !value.is_empty()
+        && value.len() <= 253
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if ok {
+        Ok(value)
+    } else {
+        Err(Error::config(
+            key,
+            format!(
+                "`{}` is not a valid Consul name (letters, digits, '-', '_', '.')",
+                crate::error::clip(&value)
+            ),
+        ))
+    }
+}
+
+fn read_token(
+    prop_token: Option<String>,
+    prop_file: Option<String>,
+    env_token: Option<String>,
+    env_file: Option<String>,
+) -> Result<Option<Secret>> {
+    let from_file = |key: &str, path: String| -> Result<Secret> {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::config(key, format!("cannot read token file {path}: {e}")))?;
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(Error::config(key, format!("token file {path} is empty")));
+        }
+        Ok(Secret::new(token.to_string()))
+    };
+    match (prop_token, prop_file) {
+        (Some(_), Some(_)) => Err(Error::config(
+            TOKEN,
+            format!("set only one of {TOKEN} and {TOKEN_FILE}"),
+        )),
+        (Some(token), None) => Ok(Some(Secret::new(token))),
+        (None, Some(path)) => from_file(TOKEN_FILE, path).map(Some),
+        // Like Consul's own API client, the token file wins over the token variable.
+        (None, None) => match (env_file, env_token) {
+            (Some(path), _) => from_file("CONSUL_HTTP_TOKEN_FILE", path).map(Some),
+            (None, Some(token)) => Ok(Some(Secret::new(token))),
+            (None, None) => Ok(None),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn properties_win_over_environment() {
+        let env = |name: &str| match name {
+            "CONSUL_HTTP_ADDR" => Some("10.0.0.1:8500".to_string()),
+            "CONSUL_HTTP_TOKEN" => Some("env-token".to_string()),
+            _ => None,
+        };
+        let s = Settings::from_sources(&props(&[(SERVICE, "trino")]), env).unwrap();
+        assert_eq!(
+            s.agent.address,
+            AgentAddress::parse("x", "http://10.0.0.1:8500", false).unwrap()
+        );
+        assert_eq!(s.agent.token.as_ref().unwrap().expose(), "env-token");
+
+        let s = Settings::from_sources(
+            &props(&[
+                (SERVICE, "trino"),
+                (ADDRESS, "https://127.0.0.1:8501"),
+                (TOKEN, "prop-token"),
+            ]),
+            env,
+        )
+        .unwrap();
+        assert!(s.agent.address.is_https());
+        assert_eq!(s.agent.token.as_ref().unwrap().expose(), "prop-token");
+    }
+
+    #[test]
+    fn address_forms() {
+        assert!(matches!(
+            AgentAddress::parse("k", "unix:///run/consul.sock", false).unwrap(),
+            AgentAddress::Unix(p) if p == std::path::Path::new("/run/consul.sock")
+        ));
+        assert!(AgentAddress::parse("k", "127.0.0.1:8501", true)
+            .unwrap()
+            .is_https());
+        for bad in [
+            "",
+            "ftp://x",
+            "unix://relative",
+            "http://u:p@h:1",
+            "http://h:1/path",
+            "http://",
+        ] {
+            let err = AgentAddress::parse("consul.address", bad, false)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("consul.address"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_and_malformed_keys_are_named() {
+        let err = Settings::from_sources(&props(&[(SERVICE, "t"), ("consul.adress", "x")]), no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("consul.adress") && err.contains("unknown"),
+            "{err}"
+        );
+        for (key, value) in [
+            (REQUEST_TIMEOUT, "soon"),
+            (AUTHZ_CACHE_SIZE, "-1"),
+            (AUTHZ_PRINCIPAL, "user"),
+            (IDENTITY_SOURCE, "vault"),
+            (SERVICE, "bad name"),
+            (WATCH_WAIT, "20m"),
+        ] {
+            let mut p = props(&[(SERVICE, "trino")]);
+            p.insert(key.to_string(), value.to_string());
+            let err = Settings::from_sources(&p, no_env).unwrap_err().to_string();
+            assert!(err.contains(key), "{key}={value}: {err}");
+        }
+        let err = Settings::from_sources(&props(&[]), no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(SERVICE), "{err}");
+    }
+
+    #[test]
+    fn token_never_printed() {
+        let s = Settings::from_sources(&props(&[(SERVICE, "t"), (TOKEN, "s3cr3t-token")]), no_env)
+            .unwrap();
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("s3cr3t"), "{debug}");
+        assert!(debug.contains("<redacted>"));
+    }
+
+    #[test]
+    fn token_file_and_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "file-token\n").unwrap();
+        let path_str = path.to_str().unwrap();
+        let s = Settings::from_sources(&props(&[(SERVICE, "t"), (TOKEN_FILE, path_str)]), no_env)
+            .unwrap();
+        assert_eq!(s.agent.token.unwrap().expose(), "file-token");
+        let env = |n: &str| match n {
+            "CONSUL_HTTP_TOKEN_FILE" => Some(path_str.to_string()),
+            "CONSUL_HTTP_TOKEN" => Some("ignored".to_string()),
+            _ => None,
+        };
+        let s = Settings::from_sources(&props(&[(SERVICE, "t")]), env).unwrap();
+        assert_eq!(s.agent.token.unwrap().expose(), "file-token");
+        let err = Settings::from_sources(
+            &props(&[(SERVICE, "t"), (TOKEN, "a"), (TOKEN_FILE, path_str)]),
+            no_env,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(TOKEN_FILE), "{err}");
+        let err = Settings::from_sources(
+            &props(&[(SERVICE, "t"), (TOKEN_FILE, "/nonexistent/tok")]),
+            no_env,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(TOKEN_FILE) && !err.contains("file-token"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn files_source_needs_its_paths() {
+        let err = Settings::from_sources(
+            &props(&[(IDENTITY_SOURCE, "files"), (FILES_KEY, "/k")]),
+            no_env,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(FILES_CHAIN), "{err}");
+        let s = Settings::from_sources(
+            &props(&[
+                (IDENTITY_SOURCE, "files"),
+                (FILES_KEY, "/k"),
+                (FILES_CHAIN, "/c"),
+                (FILES_ROOTS, "/r"),
+                (FILES_POLL_INTERVAL, "250ms"),
+            ]),
+            no_env,
+        )
+        .unwrap();
+        assert!(
+            matches!(s.identity, IdentitySource::Files { poll_interval, .. } if poll_interval == Duration::from_millis(250))
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("k", "10s").unwrap(), Duration::from_secs(10));
+        assert_eq!(
+            parse_duration("k", "10.00s").unwrap(),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            parse_duration("k", "500ms").unwrap(),
+            Duration::from_millis(500)
+        );
+        assert!(parse_duration("k", "0s").is_err());
+    }
+}

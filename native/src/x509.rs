@@ -1,0 +1,320 @@
+//! X.509 work: PEM decoding, SPIFFE ids in certificates, chain verification against the
+//! Consul roots, and private-key normalisation/matching.
+//!
+//! Parsing uses x509-parser; signatures and path building use rustls-webpki; key checks use
+//! rustls's own `CertifiedKey::keys_match`. Nothing here is hand-rolled cryptography.
+
+use crate::error::{Error, Result};
+use crate::spiffe::ServiceId;
+use pkcs8::der::asn1::{AnyRef, Null};
+use pkcs8::der::{Decode, Encode};
+use pkcs8::spki::AlgorithmIdentifierRef;
+use pkcs8::ObjectIdentifier;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use x509_parser::extensions::GeneralName;
+use x509_parser::prelude::{FromDer, X509Certificate};
+use zeroize::Zeroizing;
+
+/// Largest certificate accepted (Consul leaves are ~1 KiB; 64 KiB leaves ample room).
+pub const MAX_CERT_LEN: usize = 64 * 1024;
+
+/// What the library needs to know about a leaf certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeafInfo {
+    /// The service identity from the single SPIFFE URI SAN.
+    pub id: ServiceId,
+    /// Serial number in Consul's colon-separated lower-case hex form (`0a:1b:…`).
+    pub serial: String,
+    /// Start of validity, seconds since the epoch.
+    pub not_before: i64,
+    /// End of validity, seconds since the epoch.
+    pub not_after: i64,
+}
+
+impl LeafInfo {
+    /// Whether `now` lies within the validity period.
+    pub fn is_valid_at(&self, now: SystemTime) -> bool {
+        let now = unix_seconds(now);
+        self.not_before <= now && now <= self.not_after
+    }
+}
+
+/// Seconds since the epoch, saturating for times before it.
+pub fn unix_seconds(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Decodes every `CERTIFICATE` block of a PEM text; errors when there is none.
+pub fn certs_from_pem(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::Certificate(format!("{what}: malformed PEM: {e}")))?;
+    if certs.is_empty() {
+        return Err(Error::Certificate(format!("{what}: no CERTIFICATE block")));
+    }
+    Ok(certs)
+}
+
+/// Decodes a PEM private key (PKCS#8, SEC1 `EC PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`).
+pub fn key_from_pem(pem: &[u8], what: &str) -> Result<PrivateKeyDer<'static>> {
+    PrivateKeyDer::from_pem_slice(pem)
+        .map_err(|e| Error::Certificate(format!("{what}: no usable private key in PEM: {e}")))
+}
+
+fn parse(der: &[u8]) -> Result<X509Certificate<'_>> {
+    if der.is_empty() {
+        return Err(Error::Certificate("empty certificate".into()));
+    }
+    if der.len() > MAX_CERT_LEN {
+        return Err(Error::Certificate(format!(
+            "certificate of {} bytes exceeds the {MAX_CERT_LEN}-byte limit",
+            der.len()
+        )));
+    }
+    match X509Certificate::from_der(der) {
+        Ok(([], cert)) => Ok(cert),
+        Ok(_) => Err(Error::Certificate(
+            "trailing bytes after the certificate".into(),
+        )),
+        Err(e) => Err(Error::Certificate(format!("malformed DER: {e}"))),
+    }
+}
+
+/// All URI subject alternative names of a certificate.
+pub fn uri_sans(der: &[u8]) -> Result<Vec<String>> {
+    let cert = parse(der)?;
+    let san = cert
+        .subject_alternative_name()
+        .map_err(|e| Error::Certificate(format!("malformed subjectAltName: {e}")))?;
+    Ok(san
+        .map(|ext| {
+            ext.value
+                .general_names
+                .iter()
+                .filter_map(|n| match n {
+                    GeneralName::URI(uri) => Some((*uri).to_string()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Parses a Connect leaf: exactly one URI SAN, which must be a service SPIFFE id.
+pub fn leaf_info(der: &[u8]) -> Result<LeafInfo> {
+    let cert = parse(der)?;
+    let uris = uri_sans(der)?;
+    let uri = match uris.as_slice() {
+        [one] => one,
+        [] => {
+            return Err(Error::Certificate(
+                "leaf has no URI SAN (not a Connect certificate)".into(),
+            ))
+        }
+        many => {
+            return Err(Error::Certificate(format!(
+                "leaf has {} URI SANs; a Connect leaf has exactly one",
+                many.len()
+            )))
+        }
+    };
+    let id = ServiceId::parse(uri)?;
+    Ok(LeafInfo {
+        id,
+        serial: colon_hex(cert.raw_serial()),
+        not_before: cert.validity().not_before.timestamp(),
+        not_after: cert.validity().not_after.timestamp(),
+    })
+}
+
+/// Consul's serial form: colon-separated two-digit lower-case hex, leading zero bytes dropped.
+pub fn colon_hex(bytes: &[u8]) -> String {
+    let start = bytes
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(bytes.len().saturating_sub(1));
+    bytes[start..]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Which side of a connection the certificate authenticates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Usage {
+    /// A client certificate (TLS client authentication).
+    Client,
+    /// A server certificate.
+    Server,
+}
+
+/// Verifies that `chain[0]` chains to one of `roots`, using the rest of `chain` and
+/// `extra_intermediates` (e.g. the roots' `IntermediateCerts`) as intermediates.
+pub fn verify_chain(
+    chain: &[CertificateDer<'_>],
+    roots: &[CertificateDer<'_>],
+    extra_intermediates: &[CertificateDer<'_>],
+    now: SystemTime,
+    usage: Usage,
+) -> Result<()> {
+    let leaf = chain
+        .first()
+        .ok_or_else(|| Error::Certificate("empty certificate chain".into()))?;
+    let anchors = roots
+        .iter()
+        .filter_map(|r| webpki::anchor_from_trusted_cert(r).ok())
+        .collect::<Vec<_>>();
+    if anchors.is_empty() {
+        return Err(Error::Certificate("no usable CA root".into()));
+    }
+    let intermediates: Vec<CertificateDer<'_>> = chain[1..]
+        .iter()
+        .chain(extra_intermediates.iter())
+        .map(|c| CertificateDer::from(c.as_ref()))
+        .collect();
+    let ee = webpki::EndEntityCert::try_from(leaf)
+        .map_err(|e| Error::Certificate(format!("leaf is not a usable certificate: {e}")))?;
+    let time = UnixTime::since_unix_epoch(now.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO));
+    let eku = match usage {
+        Usage::Client => webpki::KeyUsage::client_auth(),
+        Usage::Server => webpki::KeyUsage::server_auth(),
+    };
+    ee.verify_for_usage(
+        webpki::ALL_VERIFICATION_ALGS,
+        &anchors,
+        &intermediates,
+        time,
+        eku,
+        None,
+        None,
+    )
+    .map(|_| ())
+    .map_err(|e| Error::Certificate(describe_webpki(e)))
+}
+
+fn describe_webpki(e: webpki::Error) -> String {
+    use webpki::Error as E;
+    match e {
+        E::UnknownIssuer => {
+            "chain does not lead to a current Consul CA root (unknown issuer)".into()
+        }
+        E::CertExpired { .. } => "certificate has expired".into(),
+        E::CertNotValidYet { .. } => "certificate is not valid yet".into(),
+        E::InvalidSignatureForPublicKey => "bad signature in the chain".into(),
+        other => format!("chain verification failed: {other:?}"),
+    }
+}
+
+/// Converts any supported private key encoding to PKCS#8 DER (what Java's `KeyFactory`
+/// reads). The returned bytes are zeroed when dropped.
+pub fn to_pkcs8(key: &PrivateKeyDer<'_>) -> Result<Zeroizing<Vec<u8>>> {
+    const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+    const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+    let wrap =
+        |algorithm: AlgorithmIdentifierRef<'_>, inner: &[u8]| -> Result<Zeroizing<Vec<u8>>> {
+            pkcs8::PrivateKeyInfo::new(algorithm, inner)
+                .to_der()
+                .map(Zeroizing::new)
+                .map_err(|e| Error::Certificate(format!("cannot re-encode private key: {e}")))
+        };
+    match key {
+        PrivateKeyDer::Pkcs8(k) => Ok(Zeroizing::new(k.secret_pkcs8_der().to_vec())),
+        PrivateKeyDer::Sec1(k) => {
+            let parsed = sec1::EcPrivateKey::from_der(k.secret_sec1_der())
+                .map_err(|e| Error::Certificate(format!("malformed EC private key: {e}")))?;
+            let curve = match parsed.parameters {
+                Some(sec1::EcParameters::NamedCurve(oid)) => oid,
+                None => {
+                    return Err(Error::Certificate(
+                        "EC private key does not name its curve".into(),
+                    ))
+                }
+            };
+            wrap(
+                AlgorithmIdentifierRef {
+                    oid: EC_PUBLIC_KEY,
+                    parameters: Some(AnyRef::from(&curve)),
+                },
+                k.secret_sec1_der(),
+            )
+        }
+        PrivateKeyDer::Pkcs1(k) => wrap(
+            AlgorithmIdentifierRef {
+                oid: RSA_ENCRYPTION,
+                parameters: Some(AnyRef::from(Null)),
+            },
+            k.secret_pkcs1_der(),
+        ),
+        _ => Err(Error::Certificate(
+            "unsupported private key encoding".into(),
+        )),
+    }
+}
+
+/// Checks that the PKCS#8 private key belongs to the leaf certificate (compares the
+/// public key derived from the private key with the certificate's SubjectPublicKeyInfo).
+pub fn check_key_matches(leaf: &CertificateDer<'_>, pkcs8_der: &[u8]) -> Result<()> {
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8_der.to_vec()));
+    let signer = rustls::crypto::ring::sign::any_supported_type(&key)
+        .map_err(|e| Error::Certificate(format!("private key is not usable: {e}")))?;
+    let certified = rustls::sign::CertifiedKey::new(vec![leaf.clone().into_owned()], signer);
+    certified.keys_match().map_err(|e| match e {
+        rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch) => {
+            Error::Certificate("private key does not match the certificate".into())
+        }
+        other => Error::Certificate(format!("cannot compare key and certificate: {other}")),
+    })
+}
+
+/// Builds a rustls signing key from PKCS#8 DER (used by TLS users of the snapshot).
+pub fn signing_key(pkcs8_der: &[u8]) -> Result<Arc<dyn rustls::sign::SigningKey>> {
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8_der.to_vec()));
+    rustls::crypto::ring::sign::any_supported_type(&key)
+        .map_err(|e| Error::Certificate(format!("private key is not usable: {e}")))
+}
+
+/// Encodes DER blocks as PEM text with the given label.
+pub fn to_pem(label: &str, blocks: &[&[u8]]) -> String {
+    blocks
+        .iter()
+        .map(|der| pem::encode(&pem::Pem::new(label, der.to_vec())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colon_hex_matches_consul() {
+        assert_eq!(colon_hex(&[0x00, 0x0a, 0xff]), "0a:ff");
+        assert_eq!(colon_hex(&[0x00]), "00");
+        assert_eq!(colon_hex(&[0x12]), "12");
+    }
+
+    #[test]
+    fn garbage_is_rejected_cleanly() {
+        for bad in [&b""[..], b"\x30\x03\x01\x01", b"not a certificate at all"] {
+            assert!(matches!(leaf_info(bad), Err(Error::Certificate(_))));
+        }
+        assert!(leaf_info(&vec![0x30; MAX_CERT_LEN + 1])
+            .unwrap_err()
+            .to_string()
+            .contains("limit"));
+        assert!(certs_from_pem(
+            b"-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n",
+            "x"
+        )
+        .is_err());
+        assert!(certs_from_pem(b"", "x")
+            .unwrap_err()
+            .to_string()
+            .contains("no CERTIFICATE"));
+    }
+}

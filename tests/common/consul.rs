@@ -1,0 +1,275 @@
+//! Starts a real Consul agent on 127.0.0.1 with free ports, waits until its Connect CA
+//! answers, and stops it on drop (also when the test panics).
+//!
+//! The binary comes from `CONSUL_BIN` or from `tests/scripts/ensure-consul.sh`, which
+//! builds the pinned version once and caches it outside the repository.
+
+use std::io::Read;
+use std::net::{TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// How the agent keeps its state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `consul agent -dev`: in-memory, new CA and trust domain on every start.
+    Dev,
+    /// A single bootstrapped server with a data directory: state (CA, trust domain,
+    /// intentions) survives a restart.
+    Persistent,
+}
+
+/// A running Consul agent.
+pub struct Consul {
+    child: Option<Child>,
+    mode: Mode,
+    ports: Ports,
+    dir: tempfile::TempDir,
+    binary: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Ports {
+    http: u16,
+    serf_lan: u16,
+    serf_wan: u16,
+    server: u16,
+}
+
+/// Path of the pinned Consul binary (built once per machine).
+pub fn consul_binary() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Ok(bin) = std::env::var("CONSUL_BIN") {
+            return PathBuf::from(bin);
+        }
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/ensure-consul.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run ensure-consul.sh");
+        assert!(out.status.success(), "ensure-consul.sh failed");
+        let stdout = String::from_utf8(out.stdout).expect("utf-8 path");
+        PathBuf::from(stdout.lines().last().expect("binary path").trim())
+    })
+    .clone()
+}
+
+/// A port that is free on 127.0.0.1 for both TCP and UDP (serf uses both).
+fn free_port() -> u16 {
+    loop {
+        let tcp = TcpListener::bind("127.0.0.1:0").expect("bind tcp");
+        let port = tcp.local_addr().expect("addr").port();
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+impl Consul {
+    /// Starts a dev agent.
+    pub fn start() -> Consul {
+        Self::start_mode(Mode::Dev)
+    }
+
+    /// Starts an agent in the given mode.
+    pub fn start_mode(mode: Mode) -> Consul {
+        let ports = Ports {
+            http: free_port(),
+            serf_lan: free_port(),
+            serf_wan: free_port(),
+            server: free_port(),
+        };
+        let mut consul = Consul {
+            child: None,
+            mode,
+            ports,
+            dir: tempfile::tempdir().expect("tempdir"),
+            binary: consul_binary(),
+        };
+        consul.spawn();
+        consul
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn http_addr(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.http)
+    }
+
+    /// The agent's log so far.
+    pub fn log(&self) -> String {
+        let mut text = String::new();
+        if let Ok(mut f) = std::fs::File::open(self.dir.path().join("consul.log")) {
+            let _ = f.read_to_string(&mut text);
+        }
+        text
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("consul.log"))
+            .expect("log file");
+        let mut cmd = Command::new(&self.binary);
+        cmd.arg("agent");
+        match self.mode {
+            Mode::Dev => {
+                cmd.arg("-dev");
+            }
+            Mode::Persistent => {
+                let data = self.dir.path().join("data");
+                cmd.args(["-server", "-bootstrap-expect=1", "-ui=false"])
+                    .arg(format!("-data-dir={}", data.display()))
+                    .arg("-hcl=connect { enabled = true }");
+            }
+        }
+        cmd.args([
+            "-bind=127.0.0.1",
+            "-client=127.0.0.1",
+            "-advertise=127.0.0.1",
+            "-node=pcc-test",
+            "-log-level=warn",
+            "-dns-port=-1",
+            "-grpc-port=-1",
+            "-grpc-tls-port=-1",
+            "-disable-host-node-id",
+        ])
+        .arg(format!("-http-port={}", self.ports.http))
+        .arg(format!("-serf-lan-port={}", self.ports.serf_lan))
+        .arg(format!("-serf-wan-port={}", self.ports.serf_wan))
+        .arg(format!("-server-port={}", self.ports.server))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log);
+        self.child = Some(cmd.spawn().expect("start consul"));
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let roots = format!("{}/v1/agent/connect/ca/roots", self.http_addr());
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("consul exited early ({status}):\n{}", self.log());
+                }
+            }
+            if let Ok(body) = http_get(&roots) {
+                if body.contains("\"RootCert\"") {
+                    return;
+                }
+            }
+            if Instant::now() > deadline {
+                panic!("consul did not become ready in 60s:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Stops the agent (SIGKILL-free: SIGTERM first, then kill after 10s).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: plain kill(2) on our own child's pid.
+            unsafe {
+                libc_kill(child.id() as i32, 15);
+            }
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the agent again on the same ports (same state in [`Mode::Persistent`]).
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    /// Issues an HTTP request against the agent and returns (status, body).
+    pub fn request(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+        http_request(method, &format!("{}{}", self.http_addr(), path), body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+}
+
+impl Drop for Consul {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+/// Minimal blocking HTTP/1.1 client for the harness (keeps test helpers free of the
+/// library under test).
+pub fn http_get(url: &str) -> Result<String, String> {
+    let (status, body) = http_request("GET", url, None)?;
+    if status == 200 {
+        Ok(body)
+    } else {
+        Err(format!("HTTP {status}: {body}"))
+    }
+}
+
+/// Sends one request with `Connection: close` and returns (status, body).
+pub fn http_request(method: &str, url: &str, body: Option<&str>) -> Result<(u16, String), String> {
+    use std::io::Write;
+    let rest = url.strip_prefix("http://").ok_or("only http:// URLs")?;
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
+    let mut stream = std::net::TcpStream::connect(host).map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
+    let body = body.unwrap_or("");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, payload) = text.split_once("\r\n\r\n").ok_or("no header end")?;
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("no status")?;
+    let payload = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(payload)
+    } else {
+        payload.to_string()
+    };
+    Ok((status, payload))
+}
+
+fn dechunk(mut text: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = text.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        text = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}

@@ -1,0 +1,4 @@
+//! Helpers shared by the cargo integration tests: a real Consul agent on loopback.
+#![allow(dead_code)]
+
+pub mod consul;

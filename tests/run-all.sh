@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs every test of the project on a fresh or warm machine:
+#   formatting and lint (cargo fmt --check, cargo clippy -D warnings),
+#   cargo tests (unit, real Consul integration, C ABI),
+#   the Gradle build (native library → jar → plugin zip) with its JUnit tests.
+# Ends with a summary line "N passed, N failed".
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+start=$(date +%s)
+
+source tests/scripts/setup.sh
+export CONSUL_BIN="$(bash tests/scripts/ensure-consul.sh)"
+echo "== Consul: $("$CONSUL_BIN" version | head -1)"
+
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets --quiet -- -D warnings
+
+echo "== cargo test"
+set +e
+cargo test --all-targets 2>&1 | tee "$logs/cargo.log"
+cargo_rc=${PIPESTATUS[0]}
+set -e
+cargo_passed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^passed/) n += $i } END { print n + 0 }' "$logs/cargo.log")
+cargo_failed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^failed/) n += $i } END { print n + 0 }' "$logs/cargo.log")
+
+echo "== gradle build (cargo release build, jar, plugin zip, JUnit)"
+set +e
+gradle --no-daemon --console=plain build 2>&1 | tee "$logs/gradle.log"
+gradle_rc=${PIPESTATUS[0]}
+set -e
+read -r junit_tests junit_failed <<<"$(python3 - <<'PY'
+import glob, xml.etree.ElementTree as ET
+tests = failed = 0
+for f in glob.glob('build/test-results/test/*.xml'):
+    r = ET.parse(f).getroot()
+    tests += int(r.get('tests', 0)) - int(r.get('skipped', 0))
+    failed += int(r.get('failures', 0)) + int(r.get('errors', 0))
+print(tests, failed)
+PY
+)"
+junit_passed=$((junit_tests - junit_failed))
+
+zip=$(ls build/distributions/presto-consul-connect-*.zip 2>/dev/null | head -1 || true)
+echo
+echo "== summary ($(( $(date +%s) - start ))s)"
+echo "cargo: ${cargo_passed:-0} passed, ${cargo_failed:-0} failed"
+echo "junit: ${junit_passed} passed, ${junit_failed} failed"
+echo "plugin zip: ${zip:-MISSING}"
+total_passed=$(( ${cargo_passed:-0} + junit_passed ))
+total_failed=$(( ${cargo_failed:-0} + junit_failed ))
+echo "${total_passed} passed, ${total_failed} failed"
+if [ "$cargo_rc" -ne 0 ] || [ "$gradle_rc" -ne 0 ] || [ -z "$zip" ] || [ "$total_failed" -ne 0 ] \
+   || [ "${cargo_passed:-0}" -eq 0 ] || [ "$junit_passed" -eq 0 ]; then
+  echo "FAILED (cargo rc=$cargo_rc, gradle rc=$gradle_rc)"
+  exit 1
+fi
