@@ -121,11 +121,38 @@ pub struct AuthorizeResponse {
     pub reason: String,
 }
 
+/// One intention as listed by `/v1/connect/intentions/match` (only the fields the library
+/// reads; the rest of Consul's answer is ignored).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Intention {
+    /// Source service name (`*` for any).
+    #[serde(default)]
+    pub source_name: String,
+    /// Source namespace.
+    #[serde(default, rename = "SourceNS")]
+    pub source_ns: String,
+    /// Destination service name.
+    #[serde(default)]
+    pub destination_name: String,
+    /// `allow` or `deny`; empty for an intention with HTTP permissions.
+    #[serde(default)]
+    pub action: String,
+    /// Layer-7 (HTTP) permissions; empty for a plain layer-4 intention.
+    #[serde(default)]
+    pub permissions: Option<Vec<serde_json::Value>>,
+    /// Consul's precedence (higher wins).
+    #[serde(default)]
+    pub precedence: i64,
+}
+
 /// A client for one agent.
 #[derive(Clone)]
 pub struct AgentClient {
     http: reqwest::Client,
     base: String,
+    /// The agent address as configured, for error messages.
+    shown: String,
     token: Option<Secret>,
     namespace: Option<String>,
     partition: Option<String>,
@@ -180,9 +207,14 @@ impl AgentClient {
         let http = builder
             .build()
             .map_err(|e| Error::agent(&base, format!("cannot build HTTP client: {e}")))?;
+        let shown = match &settings.address {
+            AgentAddress::Http(url) => url.as_str().trim_end_matches('/').to_string(),
+            AgentAddress::Unix(path) => format!("unix://{}", path.display()),
+        };
         Ok(AgentClient {
             http,
             base,
+            shown,
             token: settings.token.clone(),
             namespace: settings.namespace.clone(),
             partition: settings.partition.clone(),
@@ -194,7 +226,10 @@ impl AgentClient {
     /// The CA roots; with `index`, a blocking query that returns when they change.
     pub async fn roots(&self, index: Option<u64>) -> Result<Indexed<CaRoots>> {
         let got: Indexed<CaRoots> = self.get("/v1/agent/connect/ca/roots", index).await?;
-        validate_roots(&got.value)?;
+        validate_roots(
+            &format!("{}/v1/agent/connect/ca/roots", self.shown),
+            &got.value,
+        )?;
         Ok(got)
     }
 
@@ -207,7 +242,7 @@ impl AgentClient {
         let got: Indexed<LeafCert> = self.get(&path, index).await?;
         if got.value.cert_pem.trim().is_empty() || got.value.private_key_pem.trim().is_empty() {
             return Err(Error::agent(
-                path,
+                format!("{}{path}", self.shown),
                 "leaf response without certificate or key",
             ));
         }
@@ -216,8 +251,8 @@ impl AgentClient {
 
     /// Asks the agent whether `req.client_cert_uri` may connect to `req.target`.
     pub async fn authorize(&self, req: &AuthorizeRequest) -> Result<AuthorizeResponse> {
-        let endpoint = "/v1/agent/connect/authorize";
-        let url = format!("{}{}", self.base, endpoint);
+        let url = format!("{}/v1/agent/connect/authorize", self.base);
+        let endpoint = &format!("{}/v1/agent/connect/authorize", self.shown);
         let resp = self
             .request(self.http.post(url).json(req), None)
             .timeout(self.request_timeout)
@@ -228,6 +263,33 @@ impl AgentClient {
         decode(endpoint, &body)
     }
 
+    /// The intentions that apply to `destination` as a destination, most precise first
+    /// (`/v1/connect/intentions/match?by=destination`); with `index`, a blocking query that
+    /// returns when they change.
+    pub async fn intention_match(
+        &self,
+        destination: &str,
+        index: Option<u64>,
+    ) -> Result<Indexed<Vec<Intention>>> {
+        let endpoint = format!(
+            "/v1/connect/intentions/match?by=destination&name={}",
+            percent_encoding::utf8_percent_encode(destination, percent_encoding::NON_ALPHANUMERIC)
+        );
+        let got: Indexed<std::collections::HashMap<String, Vec<Intention>>> =
+            self.get(&endpoint, index).await?;
+        let Indexed { mut value, index } = got;
+        let matches = value.remove(destination).ok_or_else(|| {
+            Error::agent(
+                "/v1/connect/intentions/match",
+                format!("answer does not list destination `{}`", clip(destination)),
+            )
+        })?;
+        Ok(Indexed {
+            value: matches,
+            index,
+        })
+    }
+
     /// GET with optional blocking-query index.
     async fn get<T: DeserializeOwned>(
         &self,
@@ -235,6 +297,7 @@ impl AgentClient {
         index: Option<u64>,
     ) -> Result<Indexed<T>> {
         let url = format!("{}{}", self.base, endpoint);
+        let endpoint = &format!("{}{}", self.shown, endpoint);
         let timeout = match index {
             Some(_) => self.watch_wait + self.watch_wait / 16 + self.request_timeout,
             None => self.request_timeout,
@@ -351,8 +414,7 @@ fn describe(e: &reqwest::Error) -> String {
     text
 }
 
-fn validate_roots(roots: &CaRoots) -> Result<()> {
-    let endpoint = "/v1/agent/connect/ca/roots";
+fn validate_roots(endpoint: &str, roots: &CaRoots) -> Result<()> {
     if roots.trust_domain.trim().is_empty() {
         return Err(Error::agent(endpoint, "roots without a trust domain"));
     }

@@ -13,10 +13,14 @@ pub mod agent;
 pub mod config;
 pub mod error;
 pub mod ffi;
+pub mod handles;
 pub mod runtime;
 pub mod secret;
+pub mod sink;
 pub mod snapshot;
+pub mod source;
 pub mod spiffe;
+pub mod watch;
 pub mod x509;
 
 pub use error::{Error, Result};

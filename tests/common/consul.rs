@@ -273,3 +273,26 @@ fn dechunk(mut text: &str) -> String {
     }
     out
 }
+
+impl Consul {
+    /// Rotates the built-in CA: switching the key type/size makes Consul generate a new
+    /// root, keep the old one in the roots list, and re-issue every leaf.
+    pub fn rotate_ca(&self, key_type: &str, bits: u32) {
+        let body = format!(
+            r#"{{"Provider":"consul","Config":{{"LeafCertTTL":"72h","PrivateKeyType":"{key_type}","PrivateKeyBits":{bits}}}}}"#
+        );
+        let (status, text) = self.request("PUT", "/v1/connect/ca/configuration", Some(&body));
+        assert_eq!(status, 200, "CA rotation failed: {text}");
+    }
+
+    /// ID of the active CA root.
+    pub fn active_root_id(&self) -> String {
+        let (status, body) = self.request("GET", "/v1/agent/connect/ca/roots", None);
+        assert_eq!(status, 200, "{body}");
+        let roots: serde_json::Value = serde_json::from_str(&body).expect("roots JSON");
+        roots["ActiveRootID"]
+            .as_str()
+            .expect("ActiveRootID")
+            .to_string()
+    }
+}

@@ -2,3 +2,4 @@
 #![allow(dead_code)]
 
 pub mod consul;
+pub mod fake_agent;

@@ -7,11 +7,14 @@
 
 use crate::error::Error;
 use crate::ffi::panic_message;
+use crate::handles;
 use crate::spiffe::ServiceId;
-use jni::objects::{JClass, JObject, JString};
-use jni::sys::{jobject, jobjectArray, jstring};
+use jni::objects::{JClass, JObject, JObjectArray, JString, JValue};
+use jni::sys::{jlong, jobject, jobjectArray, jstring};
 use jni::JNIEnv;
+use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const CONSUL_CONNECT_EXCEPTION: &str = "io/consulconnect/presto/ConsulConnectException";
 const ILLEGAL_ARGUMENT: &str = "java/lang/IllegalArgumentException";
@@ -172,5 +175,223 @@ pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_panicForTes
     guard(&mut env, |env| {
         let message = string_arg(env, &message, "message")?;
         panic!("{message}");
+    })
+}
+
+/// Reads two parallel, non-null `String[]` arrays into a properties map.
+fn properties_arg(
+    env: &mut JNIEnv<'_>,
+    keys: &JObjectArray<'_>,
+    values: &JObjectArray<'_>,
+) -> Result<BTreeMap<String, String>, Failure> {
+    if keys.is_null() || values.is_null() {
+        return Err(Error::InvalidArgument("properties are null".into()).into());
+    }
+    let len = env.get_array_length(keys)?;
+    if len != env.get_array_length(values)? {
+        return Err(
+            Error::InvalidArgument("property keys and values differ in length".into()).into(),
+        );
+    }
+    let mut map = BTreeMap::new();
+    for i in 0..len {
+        let key = JString::from(env.get_object_array_element(keys, i)?);
+        let value = JString::from(env.get_object_array_element(values, i)?);
+        let key = string_arg(env, &key, "property key")?;
+        let value = string_arg(env, &value, &format!("value of property `{key}`"))?;
+        map.insert(key, value);
+    }
+    Ok(map)
+}
+
+fn handle_arg(handle: jlong) -> Result<u64, Failure> {
+    u64::try_from(handle)
+        .ok()
+        .filter(|h| *h > 0)
+        .ok_or_else(|| Error::InvalidArgument(format!("invalid identity handle {handle}")).into())
+}
+
+fn boxed_long<'local>(env: &mut JNIEnv<'local>, value: i64) -> Result<JObject<'local>, Failure> {
+    Ok(env.new_object("java/lang/Long", "(J)V", &[JValue::Long(value)])?)
+}
+
+fn byte_arrays<'local>(
+    env: &mut JNIEnv<'local>,
+    items: &[&[u8]],
+) -> Result<JObject<'local>, Failure> {
+    let len =
+        i32::try_from(items.len()).map_err(|_| Error::InvalidArgument("array too large".into()))?;
+    let array = env.new_object_array(len, "[B", JObject::null())?;
+    for (i, item) in items.iter().enumerate() {
+        let bytes = env.byte_array_from_slice(item)?;
+        env.set_object_array_element(&array, i as i32, &bytes)?;
+        env.delete_local_ref(bytes)?;
+    }
+    Ok(array.into())
+}
+
+fn millis(time: Option<SystemTime>) -> i64 {
+    time.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(-1, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn object_array<'local>(
+    env: &mut JNIEnv<'local>,
+    items: Vec<JObject<'local>>,
+) -> Result<jobjectArray, Failure> {
+    let len =
+        i32::try_from(items.len()).map_err(|_| Error::InvalidArgument("array too large".into()))?;
+    let array = env.new_object_array(len, "java/lang/Object", JObject::null())?;
+    for (i, item) in items.into_iter().enumerate() {
+        env.set_object_array_element(&array, i as i32, &item)?;
+        env.delete_local_ref(item)?;
+    }
+    Ok(array.into_raw())
+}
+
+/// `long NativeBridge.open(String[] keys, String[] values)`: opens (or shares) the
+/// identity these properties configure and returns its handle.
+#[no_mangle]
+pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_open<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    keys: JObjectArray<'local>,
+    values: JObjectArray<'local>,
+) -> jlong {
+    guard(&mut env, |env| {
+        let properties = properties_arg(env, &keys, &values)?;
+        let id = handles::open(properties)?;
+        Ok(i64::try_from(id).map_err(|_| Error::InvalidArgument("handle overflow".into()))?)
+    })
+}
+
+/// `void NativeBridge.close(long handle)`: releases one reference to the handle.
+#[no_mangle]
+pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_close<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) {
+    guard(&mut env, |_| Ok(handles::close(handle_arg(handle)?)?))
+}
+
+/// `long NativeBridge.generation(long handle)`: generation of the current snapshot (0
+/// before the first); one atomic read.
+#[no_mangle]
+pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_generation<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jlong {
+    guard(&mut env, |_| {
+        let id = handle_arg(handle)?;
+        Ok(handles::with(id, |h| {
+            Ok(h.identity.store().generation() as i64)
+        })?)
+    })
+}
+
+/// `long NativeBridge.waitReady(long handle, long timeoutMillis)`: waits for the first
+/// snapshot and returns its generation; throws with the last error on timeout.
+#[no_mangle]
+pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_waitReady<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    timeout_millis: jlong,
+) -> jlong {
+    guard(&mut env, |_| {
+        let timeout = u64::try_from(timeout_millis)
+            .map_err(|_| Error::InvalidArgument(format!("negative timeout {timeout_millis}")))?;
+        let h = handles::get(handle_arg(handle)?)?;
+        let snapshot = h.identity.wait_ready(Duration::from_millis(timeout))?;
+        Ok(snapshot.generation as i64)
+    })
+}
+
+/// `Object[] NativeBridge.snapshot(long handle)`: the current snapshot, or null before
+/// the first one. Layout: `{Long generation, byte[][] chain, byte[] keyPkcs8,
+/// byte[][] roots, String activeRootIds (one id per root, "*" prefix on the active one,
+/// joined by ','), String trustDomain, String spiffeId, String serial,
+/// Long notBeforeMillis, Long notAfterMillis}`. The caller zeroes the key bytes.
+#[no_mangle]
+pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_snapshot<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jobjectArray {
+    guard(&mut env, |env| {
+        let h = handles::get(handle_arg(handle)?)?;
+        let Some(snap) = h.identity.snapshot() else {
+            return Ok(std::ptr::null_mut());
+        };
+        let chain: Vec<&[u8]> = snap.leaf.chain.iter().map(|c| c.as_ref()).collect();
+        let roots: Vec<&[u8]> = snap.roots.roots.iter().map(|r| r.cert.as_ref()).collect();
+        let root_ids = snap
+            .roots
+            .roots
+            .iter()
+            .map(|r| {
+                if r.active {
+                    format!("*{}", r.id)
+                } else {
+                    r.id.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        let info = &snap.leaf.info;
+        let items = vec![
+            boxed_long(env, snap.generation as i64)?,
+            byte_arrays(env, &chain)?,
+            env.byte_array_from_slice(&snap.leaf.key_pkcs8)?.into(),
+            byte_arrays(env, &roots)?,
+            env.new_string(root_ids)?.into(),
+            env.new_string(&snap.roots.trust_domain)?.into(),
+            env.new_string(info.id.to_string())?.into(),
+            env.new_string(&info.serial)?.into(),
+            boxed_long(env, info.not_before.saturating_mul(1000))?,
+            boxed_long(env, info.not_after.saturating_mul(1000))?,
+        ];
+        object_array(env, items)
+    })
+}
+
+/// `Object[] NativeBridge.status(long handle)`. Layout: `{Long generation,
+/// Long lastSuccessMillis, String lastError, Long lastErrorMillis, Long nextExpiryMillis,
+/// Long leafRotations, Long rootsRotations, Boolean leafExpired}`; absent times are -1,
+/// an absent error is null.
+#[no_mangle]
+pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_status<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jobjectArray {
+    guard(&mut env, |env| {
+        let status = handles::with(handle_arg(handle)?, |h| Ok(h.identity.status()))?;
+        let (error_time, error) = match status.last_error {
+            Some((t, e)) => (Some(t), Some(e)),
+            None => (None, None),
+        };
+        let error: JObject = match error {
+            Some(e) => env.new_string(e)?.into(),
+            None => JObject::null(),
+        };
+        let expired = env.new_object(
+            "java/lang/Boolean",
+            "(Z)V",
+            &[JValue::Bool(status.leaf_expired.into())],
+        )?;
+        let items = vec![
+            boxed_long(env, status.generation as i64)?,
+            boxed_long(env, millis(status.last_success))?,
+            error,
+            boxed_long(env, millis(error_time))?,
+            boxed_long(env, millis(status.next_expiry))?,
+            boxed_long(env, status.leaf_rotations as i64)?,
+            boxed_long(env, status.roots_rotations as i64)?,
+            expired,
+        ];
+        object_array(env, items)
     })
 }

@@ -43,4 +43,62 @@ public final class NativeBridge {
      *     {@code "panic"} and {@code message}
      */
     public static native void panicForTest(String message);
+    /**
+     * Opens the identity configured by these properties (plus Consul's environment
+     * variables), or shares the one already open with exactly the same properties.
+     *
+     * @param keys property names ({@code consul.*})
+     * @param values property values, parallel to {@code keys}
+     * @return a handle for the other calls; release it with {@link #close(long)}
+     * @throws IllegalArgumentException for an unknown key or malformed value (named in the
+     *     message)
+     */
+    public static native long open(String[] keys, String[] values);
+
+    /**
+     * Releases one reference to a handle; the last one stops its watchers.
+     *
+     * @param handle from {@link #open}
+     */
+    public static native void close(long handle);
+
+    /**
+     * Generation of the current snapshot: one atomic read, cheap enough for every handshake.
+     *
+     * @param handle from {@link #open}
+     * @return the generation, 0 before the first snapshot
+     */
+    public static native long generation(long handle);
+
+    /**
+     * Waits until the first snapshot exists.
+     *
+     * @param handle from {@link #open}
+     * @param timeoutMillis how long to wait
+     * @return the generation of the snapshot
+     * @throws io.consulconnect.presto.ConsulConnectException on timeout, carrying the last
+     *     error (agent unreachable, ACL denied, ...)
+     */
+    public static native long waitReady(long handle, long timeoutMillis);
+
+    /**
+     * The current snapshot, laid out as {@code {Long generation, byte[][] chain,
+     * byte[] keyPkcs8, byte[][] roots, String rootIds, String trustDomain, String spiffeId,
+     * String serial, Long notBeforeMillis, Long notAfterMillis}}; {@code rootIds} lists one
+     * id per root, comma-separated, the active one prefixed with {@code *}.
+     *
+     * @param handle from {@link #open}
+     * @return the snapshot, or null before the first one
+     */
+    public static native Object[] snapshot(long handle);
+
+    /**
+     * Watcher status: {@code {Long generation, Long lastSuccessMillis, String lastError,
+     * Long lastErrorMillis, Long nextExpiryMillis, Long leafRotations, Long rootsRotations,
+     * Boolean leafExpired}}; absent times are -1 and an absent error is null.
+     *
+     * @param handle from {@link #open}
+     * @return the status
+     */
+    public static native Object[] status(long handle);
 }

@@ -1,0 +1,112 @@
+//! Process-wide registry of open identities, for the FFI layers.
+//!
+//! Foreign callers (JNI, C) hold a plain number, never a pointer, so a stale or forged
+//! value can only fail a lookup, not touch freed memory. Opening the same configuration
+//! twice returns the same handle with a reference count: several users in one JVM (the
+//! authenticator, the JCA provider, other plugins) share one set of watchers.
+//!
+//! Lookups are lock-free (an [`ArcSwap`] of an immutable map); only open and close take a
+//! mutex.
+
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::watch::Identity;
+use arc_swap::ArcSwap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+
+/// One open identity as the FFI layers see it.
+#[derive(Debug)]
+pub struct Handle {
+    /// The number foreign callers hold.
+    pub id: u64,
+    /// The running identity.
+    pub identity: Identity,
+}
+
+struct Entry {
+    handle: Arc<Handle>,
+    properties: BTreeMap<String, String>,
+    refs: usize,
+}
+
+#[derive(Default)]
+struct Registry {
+    /// Writers only (open/close).
+    entries: Mutex<Vec<Entry>>,
+    /// Readers: id → handle.
+    lookup: ArcSwap<HashMap<u64, Arc<Handle>>>,
+}
+
+static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::default);
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Opens (or shares) the identity configured by `properties` plus the process
+/// environment. Returns the handle id; every successful `open` needs one [`close`].
+pub fn open(properties: BTreeMap<String, String>) -> Result<u64> {
+    let mut entries = REGISTRY.entries.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(entry) = entries.iter_mut().find(|e| e.properties == properties) {
+        entry.refs += 1;
+        return Ok(entry.handle.id);
+    }
+    let settings = Settings::from_properties(&properties)?;
+    let identity = Identity::open(settings)?;
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let handle = Arc::new(Handle { id, identity });
+    entries.push(Entry {
+        handle: handle.clone(),
+        properties,
+        refs: 1,
+    });
+    REGISTRY.lookup.rcu(|map| {
+        let mut map = HashMap::clone(map);
+        map.insert(id, handle.clone());
+        map
+    });
+    Ok(id)
+}
+
+/// Releases one reference; the last one stops the watchers. Unknown ids are an error
+/// (a double close is a caller bug worth seeing).
+pub fn close(id: u64) -> Result<()> {
+    let mut entries = REGISTRY.entries.lock().unwrap_or_else(|p| p.into_inner());
+    let position = entries
+        .iter()
+        .position(|e| e.handle.id == id)
+        .ok_or_else(|| Error::InvalidArgument(format!("no open identity with handle {id}")))?;
+    entries[position].refs -= 1;
+    if entries[position].refs > 0 {
+        return Ok(());
+    }
+    let entry = entries.swap_remove(position);
+    REGISTRY.lookup.rcu(|map| {
+        let mut map = HashMap::clone(map);
+        map.remove(&id);
+        map
+    });
+    entry.handle.identity.close();
+    Ok(())
+}
+
+/// The open handle with this id (lock-free).
+pub fn get(id: u64) -> Result<Arc<Handle>> {
+    REGISTRY.lookup.load().get(&id).cloned().ok_or_else(|| {
+        Error::InvalidArgument(format!("no open identity with handle {id} (closed?)"))
+    })
+}
+
+/// Runs `f` on the open handle without cloning its `Arc` (the cheapest lookup, for hot
+/// paths).
+pub fn with<R>(id: u64, f: impl FnOnce(&Handle) -> Result<R>) -> Result<R> {
+    let map = REGISTRY.lookup.load();
+    let handle = map.get(&id).ok_or_else(|| {
+        Error::InvalidArgument(format!("no open identity with handle {id} (closed?)"))
+    })?;
+    f(handle)
+}
+
+/// Number of distinct open identities (for tests and diagnostics).
+pub fn open_count() -> usize {
+    REGISTRY.lookup.load().len()
+}

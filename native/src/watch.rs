@@ -1,0 +1,513 @@
+//! The identity handle: runs a source on the library runtime, validates what it reports,
+//! and publishes accepted material to the [`Store`] (and the PEM sink).
+//!
+//! Publishing rules, in one place:
+//! - a leaf is published only after its private key matches the certificate, its single
+//!   SPIFFE id names our service in the roots' trust domain, it is within its validity
+//!   period, and its chain verifies against a current root;
+//! - roots are published when they decode and are non-empty;
+//! - any failure keeps the last good leaf and roots in service and is recorded in the status;
+//! - a leaf that nears expiry without being renewed triggers an active fetch and a loud
+//!   status error; an expired leaf is never written to the PEM files.
+
+use crate::agent::AgentClient;
+use crate::config::{IdentitySource as SourceKind, Settings};
+use crate::error::{Error, Result};
+use crate::runtime::{self, SharedRuntime};
+use crate::sink::PemSink;
+use crate::snapshot::{Leaf, Roots, Snapshot, Status, Store};
+use crate::source::agent::AgentSource;
+use crate::source::files::FilesSource;
+use crate::source::{
+    Channel, IdentitySource, LeafMaterial, RootsMaterial, SourceContext, SourceEvent,
+};
+use crate::x509::{self, Usage};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio::sync::{mpsc, watch, Notify};
+
+/// Fraction of the leaf lifetime left at which a missing renewal becomes an alarm.
+/// Consul's agent renews leaves between 60% and 90% of their lifetime.
+const RENEWAL_ALARM_FRACTION: f64 = 0.1;
+
+/// A running identity: watchers on the library runtime plus the published snapshot.
+/// Dropping or closing the handle stops its watchers; the runtime stops with the last handle.
+pub struct Identity {
+    store: Arc<Store>,
+    shutdown: watch::Sender<bool>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    agent: AgentClient,
+    settings: Settings,
+    // Declared last: dropped after the tasks are aborted.
+    runtime: Arc<SharedRuntime>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("generation", &self.store.generation())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Identity {
+    /// Starts watching. Returns at once; use [`Identity::wait_ready`] to wait for the
+    /// first snapshot.
+    pub fn open(settings: Settings) -> Result<Identity> {
+        let runtime = runtime::shared()?;
+        // The agent client is also what authorization uses, so it exists for the files
+        // source too (building it opens no connection).
+        let agent = AgentClient::new(&settings.agent)?;
+        let source: Box<dyn IdentitySource> = match &settings.identity {
+            SourceKind::Agent => {
+                let service = settings
+                    .service
+                    .clone()
+                    .ok_or_else(|| Error::config(crate::config::SERVICE, "is required"))?;
+                Box::new(AgentSource::new(agent.clone(), service))
+            }
+            SourceKind::Files {
+                key,
+                chain,
+                roots,
+                poll_interval,
+            } => Box::new(FilesSource::new(
+                key.clone(),
+                chain.clone(),
+                roots.clone(),
+                *poll_interval,
+            )),
+        };
+        let sink = settings
+            .pem_directory
+            .as_ref()
+            .map(PemSink::new)
+            .transpose()?;
+        let store = Arc::new(Store::new());
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let (events, events_rx) = mpsc::channel(16);
+        let refresh = Arc::new(Notify::new());
+        let publisher = Publisher {
+            store: store.clone(),
+            service: settings.service.clone(),
+            sink,
+            roots: None,
+            leaf: None,
+            pending_leaf: None,
+            refresh: refresh.clone(),
+            last_alarm: None,
+            errors: BTreeMap::new(),
+        };
+        let handle = runtime.handle();
+        let source_task = handle.spawn(source.run(SourceContext {
+            events,
+            shutdown: shutdown_rx.clone(),
+            refresh,
+        }));
+        let publisher_task = handle.spawn(publisher.run(events_rx, shutdown_rx));
+        Ok(Identity {
+            store,
+            shutdown,
+            tasks: Mutex::new(vec![source_task, publisher_task]),
+            agent,
+            settings,
+            runtime,
+        })
+    }
+
+    /// The store readers use.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The current snapshot, if any (lock-free).
+    pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.store.load()
+    }
+
+    /// Status of the watchers.
+    pub fn status(&self) -> Status {
+        self.store.status()
+    }
+
+    /// The settings the handle was opened with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The agent client (for authorization).
+    pub fn agent(&self) -> &AgentClient {
+        &self.agent
+    }
+
+    /// The runtime the watchers run on.
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        self.runtime.handle()
+    }
+
+    /// Blocks until a snapshot exists or `timeout` passes; the error then carries the
+    /// last failure so an operator sees why.
+    pub fn wait_ready(&self, timeout: Duration) -> Result<Arc<Snapshot>> {
+        let mut changes = self.store.subscribe();
+        let store = self.store.clone();
+        let waited = self.runtime.handle().block_on(async move {
+            tokio::time::timeout(timeout, changes.wait_for(|g| *g > 0))
+                .await
+                .map(|r| r.is_ok())
+        });
+        match (waited, store.load()) {
+            (_, Some(snapshot)) => Ok(snapshot),
+            _ => Err(Error::NotReady(match store.status().last_error {
+                Some((_, e)) => format!("no valid identity after {timeout:?}; last error: {e}"),
+                None => format!("no identity received after {timeout:?}"),
+            })),
+        }
+    }
+
+    /// Stops the watchers. Idempotent; the last snapshot stays readable.
+    pub fn close(&self) {
+        self.shutdown.send_replace(true);
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        for task in tasks {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Identity {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+struct Publisher {
+    store: Arc<Store>,
+    service: Option<String>,
+    sink: Option<PemSink>,
+    roots: Option<Arc<Roots>>,
+    leaf: Option<Arc<Leaf>>,
+    /// A leaf that arrived before any roots; evaluated when roots come.
+    pending_leaf: Option<LeafMaterial>,
+    refresh: Arc<Notify>,
+    last_alarm: Option<SystemTime>,
+    /// Open problems per channel. A problem is cleared only by a success on its own
+    /// channel; a rejected material (`sticky`) only by new material, not by the source
+    /// confirming that the rejected material is still what it has.
+    errors: BTreeMap<Channel, Problem>,
+}
+
+struct Problem {
+    at: SystemTime,
+    message: String,
+    sticky: bool,
+}
+
+impl Publisher {
+    async fn run(
+        mut self,
+        mut events: mpsc::Receiver<SourceEvent>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                event = events.recv() => match event {
+                    Some(event) => self.handle(event),
+                    None => return,
+                },
+                _ = tick.tick() => self.check_expiry(SystemTime::now()),
+                _ = shutdown.wait_for(|c| *c) => return,
+            }
+        }
+    }
+
+    fn handle(&mut self, event: SourceEvent) {
+        let now = SystemTime::now();
+        let (channel, outcome) = match event {
+            SourceEvent::Unchanged(channel) => {
+                if self.errors.get(&channel).is_some_and(|p| !p.sticky) {
+                    self.errors.remove(&channel);
+                }
+                self.store.update_status(|s| s.last_success = Some(now));
+                self.sync_errors();
+                return;
+            }
+            SourceEvent::Failed(channel, e) => {
+                self.problem(channel, now, &e, false);
+                return;
+            }
+            SourceEvent::Roots(roots) => {
+                let outcome = self.accept_roots(roots).map(|changed| {
+                    // A leaf that arrived before the roots that sign it (the two watches
+                    // race during a CA rotation) gets another chance now.
+                    match self.pending_leaf.take() {
+                        Some(leaf) if changed => {
+                            let accepted = self.try_leaf(leaf, now);
+                            match &accepted {
+                                Ok(_) => {
+                                    self.errors.remove(&Channel::Leaf);
+                                }
+                                Err(e) => self.problem(Channel::Leaf, now, e, true),
+                            }
+                            accepted.unwrap_or(false) || changed
+                        }
+                        Some(leaf) => {
+                            self.pending_leaf = Some(leaf);
+                            false
+                        }
+                        None => changed,
+                    }
+                });
+                (Channel::Roots, outcome)
+            }
+            SourceEvent::Leaf(leaf) => (Channel::Leaf, self.try_leaf(leaf, now)),
+            SourceEvent::Both(roots, leaf) => {
+                // Validate the pair before keeping either: a bad leaf must not leave new
+                // roots in place that do not match the leaf in service.
+                let previous = self.roots.clone();
+                let outcome = self
+                    .accept_roots(roots)
+                    .and_then(|c| self.accept_leaf(&leaf, now).map(|l| c || l));
+                if outcome.is_err() {
+                    self.roots = previous;
+                }
+                (Channel::Files, outcome)
+            }
+        };
+        match outcome {
+            Ok(changed) => {
+                self.errors.remove(&channel);
+                self.store.update_status(|s| s.last_success = Some(now));
+                self.sync_errors();
+                if changed {
+                    self.publish(now);
+                }
+            }
+            Err(e) => self.problem(channel, now, &e, true),
+        }
+    }
+
+    /// Records a problem on `channel` and logs it.
+    fn problem(&mut self, channel: Channel, at: SystemTime, error: &Error, sticky: bool) {
+        log::warn!("consul-connect: {error}");
+        self.errors.insert(
+            channel,
+            Problem {
+                at,
+                message: error.to_string(),
+                sticky,
+            },
+        );
+        self.sync_errors();
+    }
+
+    /// Shows the most recent open problem as the status error.
+    fn sync_errors(&self) {
+        let latest = self
+            .errors
+            .values()
+            .max_by_key(|p| p.at)
+            .map(|p| (p.at, p.message.clone()));
+        self.store.update_status(|s| s.last_error = latest);
+    }
+
+    /// Returns whether the roots differ from the current ones.
+    fn accept_roots(&mut self, material: RootsMaterial) -> Result<bool> {
+        if material.roots.is_empty() {
+            return Err(Error::Certificate("roots update without any root".into()));
+        }
+        if material.trust_domain.is_empty() {
+            return Err(Error::Certificate(
+                "roots update without a trust domain".into(),
+            ));
+        }
+        let new = Roots {
+            trust_domain: material.trust_domain,
+            roots: material.roots,
+        };
+        if let Some(current) = &self.roots {
+            if same_roots(current, &new) {
+                return Ok(false);
+            }
+            self.store.update_status(|s| s.roots_rotations += 1);
+        }
+        if let Some(leaf) = &self.leaf {
+            if let Err(e) = verify_leaf_chain(leaf, &new) {
+                log::warn!("consul-connect: current leaf no longer verifies against the new roots ({e}); waiting for a re-issued leaf");
+            }
+        }
+        self.roots = Some(Arc::new(new));
+        Ok(true)
+    }
+
+    /// Accepts a leaf, or keeps it for the next roots update when it does not verify
+    /// against the current roots (yet).
+    fn try_leaf(&mut self, material: LeafMaterial, now: SystemTime) -> Result<bool> {
+        if self.roots.is_none() {
+            self.pending_leaf = Some(material);
+            return Ok(false);
+        }
+        match self.accept_leaf(&material, now) {
+            Ok(changed) => {
+                self.pending_leaf = None;
+                Ok(changed)
+            }
+            Err(e) => {
+                if matches!(&e, Error::Certificate(m) if m.contains("unknown issuer")) {
+                    self.pending_leaf = Some(material);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Validates a leaf against the current roots; returns whether it is new.
+    fn accept_leaf(&mut self, material: &LeafMaterial, now: SystemTime) -> Result<bool> {
+        let roots = self
+            .roots
+            .clone()
+            .ok_or_else(|| Error::NotReady("leaf arrived before any roots".into()))?;
+        let first = material
+            .chain
+            .first()
+            .ok_or_else(|| Error::Certificate("leaf update without a certificate".into()))?;
+        let info = x509::leaf_info(first)?;
+        if let Some(service) = &self.service {
+            if &info.id.service != service {
+                return Err(Error::Certificate(format!(
+                    "leaf names service `{}`, expected `{service}`",
+                    info.id.service
+                )));
+            }
+        }
+        if info.id.trust_domain != roots.trust_domain {
+            return Err(Error::Certificate(format!(
+                "leaf trust domain `{}` differs from the roots' `{}`",
+                info.id.trust_domain, roots.trust_domain
+            )));
+        }
+        if !info.is_valid_at(now) {
+            return Err(Error::Certificate(format!(
+                "leaf {} is outside its validity period",
+                info.serial
+            )));
+        }
+        x509::check_key_matches(first, &material.key_pkcs8)?;
+        let leaf = Leaf {
+            chain: material.chain.clone(),
+            key_pkcs8: material.key_pkcs8.clone(),
+            info,
+        };
+        verify_leaf_chain(&leaf, &roots)?;
+        if let Some(current) = &self.leaf {
+            if current.chain == leaf.chain {
+                return Ok(false);
+            }
+            self.store.update_status(|s| s.leaf_rotations += 1);
+        }
+        self.store.update_status(|s| {
+            s.next_expiry = Some(
+                SystemTime::UNIX_EPOCH + Duration::from_secs(leaf.info.not_after.max(0) as u64),
+            );
+            s.leaf_expired = false;
+        });
+        self.leaf = Some(Arc::new(leaf));
+        self.last_alarm = None;
+        // An expiry alarm was about the previous leaf.
+        self.errors.remove(&Channel::Local);
+        Ok(true)
+    }
+
+    fn publish(&mut self, now: SystemTime) {
+        let (Some(leaf), Some(roots)) = (self.leaf.clone(), self.roots.clone()) else {
+            return;
+        };
+        // Files first, so that whoever sees the new generation (e.g. `fetch`, or a
+        // test) also finds the files that belong to it.
+        if let Some(sink) = &self.sink {
+            let pending = Snapshot {
+                generation: self.store.generation() + 1,
+                leaf: leaf.clone(),
+                roots: roots.clone(),
+            };
+            match sink.write(&pending, now) {
+                Ok(_) => {
+                    self.errors.remove(&Channel::Local);
+                    self.sync_errors();
+                }
+                Err(e) => self.problem(Channel::Local, now, &e, false),
+            }
+        }
+        let generation = self.store.publish(leaf, roots);
+        log::info!("consul-connect: published identity generation {generation}");
+    }
+
+    fn check_expiry(&mut self, now: SystemTime) {
+        let Some(leaf) = &self.leaf else { return };
+        let now_s = x509::unix_seconds(now);
+        let (start, end) = (leaf.info.not_before, leaf.info.not_after);
+        if now_s > end {
+            let message = format!(
+                "leaf {} expired; no valid identity (Consul has not issued a new leaf)",
+                leaf.info.serial
+            );
+            self.alarm(now, message, true);
+            return;
+        }
+        let lifetime = (end - start).max(1) as f64;
+        let left = (end - now_s) as f64;
+        if left / lifetime < RENEWAL_ALARM_FRACTION {
+            let message = format!(
+                "leaf {} expires in {}s and has not been renewed; fetching it again",
+                leaf.info.serial,
+                end - now_s
+            );
+            self.alarm(now, message, false);
+        }
+    }
+
+    /// Reports a renewal problem loudly, at most once a minute, and asks the source to
+    /// fetch now.
+    fn alarm(&mut self, now: SystemTime, message: String, expired: bool) {
+        let due = self
+            .last_alarm
+            .is_none_or(|t| now.duration_since(t).unwrap_or_default() >= Duration::from_secs(60));
+        if !due {
+            return;
+        }
+        self.last_alarm = Some(now);
+        log::error!("consul-connect: {message}");
+        self.errors.insert(
+            Channel::Local,
+            Problem {
+                at: now,
+                message,
+                sticky: false,
+            },
+        );
+        self.sync_errors();
+        self.store.update_status(|s| s.leaf_expired = expired);
+        self.refresh.notify_one();
+    }
+}
+
+fn verify_leaf_chain(leaf: &Leaf, roots: &Roots) -> Result<()> {
+    let anchors = roots.certs();
+    let intermediates = roots.intermediates();
+    let now = SystemTime::now();
+    x509::verify_chain(&leaf.chain, &anchors, &intermediates, now, Usage::Server)?;
+    x509::verify_chain(&leaf.chain, &anchors, &intermediates, now, Usage::Client)
+}
+
+fn same_roots(a: &Roots, b: &Roots) -> bool {
+    a.trust_domain == b.trust_domain
+        && a.roots.len() == b.roots.len()
+        && a.roots.iter().zip(&b.roots).all(|(x, y)| {
+            x.cert == y.cert
+                && x.intermediates == y.intermediates
+                && x.active == y.active
+                && x.id == y.id
+        })
+}

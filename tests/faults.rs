@@ -1,0 +1,218 @@
+//! Faults a real agent will not make on demand — 5xx, hangs, truncated or malformed JSON,
+//! a certificate that does not match its key, a leaf for another service, empty roots, an
+//! index going backwards — served by a fake agent that replays real Consul answers.
+//! Nothing bad is published, every fault is reported, nothing panics, and the watchers
+//! recover by themselves.
+
+mod common;
+
+use common::consul::Consul;
+use common::fake_agent::{FakeAgent, Fault};
+use consul_connect::config::Settings;
+use consul_connect::watch::Identity;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+fn field_swap(json: &str, field: &str, from: &str) -> String {
+    let mut a: serde_json::Value = serde_json::from_str(json).unwrap();
+    let b: serde_json::Value = serde_json::from_str(from).unwrap();
+    a[field] = b[field].clone();
+    a.to_string()
+}
+
+fn open(address: &str) -> Identity {
+    let props: BTreeMap<String, String> = [
+        ("consul.address", address),
+        ("consul.service", "trino"),
+        ("consul.request-timeout", "1s"),
+        ("consul.watch.wait", "1s"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    Identity::open(Settings::from_sources(&props, |_| None).unwrap()).unwrap()
+}
+
+/// Waits until the status error satisfies `check`, then asserts that nothing was published.
+fn expect_reported(
+    identity: &Identity,
+    generation: u64,
+    serial: &str,
+    what: &str,
+    check: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some((_, e)) = identity.status().last_error {
+            if check(&e) {
+                let snap = identity.snapshot().expect("last good snapshot stays");
+                assert_eq!(
+                    snap.generation, generation,
+                    "{what}: nothing new may be published"
+                );
+                assert_eq!(snap.leaf.info.serial, serial, "{what}: the good leaf stays");
+                return e;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not reported; status {:?}",
+            identity.status()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn expect_recovered(identity: &Identity, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while identity.status().last_error.is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: no recovery; status {:?}",
+            identity.status()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn faults_are_reported_and_never_published() {
+    let consul = Consul::start();
+    let roots = consul.request("GET", "/v1/agent/connect/ca/roots", None).1;
+    let leaf = consul
+        .request("GET", "/v1/agent/connect/ca/leaf/trino", None)
+        .1;
+    let other = consul
+        .request("GET", "/v1/agent/connect/ca/leaf/other", None)
+        .1;
+    let evil = consul
+        .request("GET", "/v1/agent/connect/ca/leaf/evil", None)
+        .1;
+
+    let fake = FakeAgent::start(roots.clone(), leaf.clone());
+    let identity = open(&fake.address());
+    let first = identity
+        .wait_ready(Duration::from_secs(20))
+        .expect("ready through the fake");
+    let (generation, serial) = (first.generation, first.leaf.info.serial.clone());
+
+    let cases: Vec<(&str, Fault, bool, Box<dyn Fn(&str) -> bool>)> = vec![
+        (
+            "HTTP 500",
+            Fault::ServerError,
+            false,
+            Box::new(|e: &str| e.contains("500") && e.contains("No cluster leader")),
+        ),
+        (
+            "truncated body",
+            Fault::Truncated,
+            false,
+            Box::new(|e: &str| e.contains("Consul agent http://127.0.0.1")),
+        ),
+        (
+            "not JSON",
+            Fault::Body("<html>proxy error</html>".into()),
+            false,
+            Box::new(|e: &str| e.contains("Consul agent") && e.contains("/v1/agent/connect/ca/")),
+        ),
+        (
+            "JSON of the wrong shape",
+            Fault::Body(r#"{"CertPEM": 42}"#.into()),
+            true,
+            Box::new(|e: &str| e.contains("/v1/agent/connect/ca/leaf/trino")),
+        ),
+        (
+            "garbage PEM",
+            Fault::Body(field_swap(
+                &leaf,
+                "CertPEM",
+                r#"{"CertPEM":"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"}"#,
+            )),
+            true,
+            Box::new(|e: &str| e.contains("certificate")),
+        ),
+        (
+            "certificate with another leaf's key",
+            Fault::Body(field_swap(&leaf, "PrivateKeyPEM", &other)),
+            true,
+            Box::new(|e: &str| e.contains("key")),
+        ),
+        (
+            "leaf of another service",
+            Fault::Body(evil.clone()),
+            true,
+            Box::new(|e: &str| e.contains("`evil`") && e.contains("`trino`")),
+        ),
+        (
+            "empty roots",
+            Fault::Body(field_swap(&roots, "Roots", r#"{"Roots": []}"#)),
+            false,
+            Box::new(|e: &str| e.contains("http://127.0.0.1") && e.contains("empty roots")),
+        ),
+        (
+            "hang",
+            Fault::Hang,
+            false,
+            Box::new(|e: &str| e.contains("time")),
+        ),
+    ];
+    for (what, fault, leaf_only, check) in cases {
+        fake.set(fault, leaf_only);
+        let error = expect_reported(&identity, generation, &serial, what, check);
+        println!("{what}: {error}");
+        assert!(
+            !error.contains("PRIVATE KEY") && !error.contains("BEGIN"),
+            "{what}: error leaks material: {error}"
+        );
+        fake.set(Fault::None, false);
+        expect_recovered(&identity, what);
+        assert_eq!(
+            identity.snapshot().unwrap().generation,
+            generation,
+            "{what}: recovery republished nothing"
+        );
+    }
+
+    // An index that goes backwards (agent state reset) is followed, not stuck on.
+    let before = fake.requests();
+    fake.set_index(2);
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        fake.requests() > before + 2,
+        "watchers keep polling after the index went backwards"
+    );
+    assert!(
+        identity.status().last_error.is_none(),
+        "{:?}",
+        identity.status()
+    );
+
+    // Real new material after all that is still picked up: nothing died.
+    consul.rotate_ca("ec", 384);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let new_leaf = consul
+            .request("GET", "/v1/agent/connect/ca/leaf/trino", None)
+            .1;
+        if !new_leaf.contains(&first.leaf.info.serial.to_string()) && !new_leaf.eq(&leaf) {
+            let new_roots = consul.request("GET", "/v1/agent/connect/ca/roots", None).1;
+            fake.set_bodies(Some(new_roots), Some(new_leaf));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Consul did not re-issue the leaf"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while identity.snapshot().unwrap().leaf.info.serial == serial {
+        assert!(
+            Instant::now() < deadline,
+            "new material not published: {:?}",
+            identity.status()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(identity.snapshot().unwrap().generation > generation);
+}

@@ -1,0 +1,319 @@
+//! The identity core against a real Consul agent: first fetch, CA rotation, agent
+//! restart, atomic PEM files, and the files source.
+
+mod common;
+
+use common::consul::{Consul, Mode};
+use consul_connect::config::Settings;
+use consul_connect::sink::{KEY_CHAIN_FILE, ROOTS_FILE};
+use consul_connect::watch::Identity;
+use consul_connect::x509;
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+fn settings(pairs: &[(&str, &str)]) -> Settings {
+    let props: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Settings::from_sources(&props, |_| None).expect("settings")
+}
+
+fn agent_identity(consul: &Consul, service: &str, pem_dir: Option<&Path>) -> Identity {
+    let addr = consul.http_addr();
+    let dir = pem_dir.map(|p| p.to_str().unwrap().to_string());
+    let mut pairs = vec![
+        ("consul.address", addr.as_str()),
+        ("consul.service", service),
+        ("consul.request-timeout", "2s"),
+        ("consul.watch.wait", "30s"),
+    ];
+    if let Some(dir) = dir.as_deref() {
+        pairs.push(("consul.pem.directory", dir));
+    }
+    Identity::open(settings(&pairs)).expect("open")
+}
+
+/// Polls `cond` every 20 ms until it holds or `limit` passes.
+fn eventually(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Parses a key+chain PEM file and checks the key belongs to the first certificate.
+fn check_key_chain_file(path: &Path) -> Result<String, String> {
+    let text = std::fs::read(path).map_err(|e| e.to_string())?;
+    let chain = x509::certs_from_pem(&text, "chain").map_err(|e| e.to_string())?;
+    let key = x509::key_from_pem(&text, "key").map_err(|e| e.to_string())?;
+    let pkcs8 = x509::to_pkcs8(&key).map_err(|e| e.to_string())?;
+    x509::check_key_matches(&chain[0], &pkcs8).map_err(|e| e.to_string())?;
+    Ok(x509::leaf_info(&chain[0])
+        .map_err(|e| e.to_string())?
+        .serial)
+}
+
+#[test]
+fn first_fetch_publishes_verified_leaf_roots_and_files() {
+    let consul = Consul::start();
+    let dir = tempfile::tempdir().unwrap();
+    let identity = agent_identity(&consul, "trino", Some(dir.path()));
+    let snap = identity.wait_ready(Duration::from_secs(30)).expect("ready");
+
+    assert_eq!(snap.generation, 1);
+    let id = &snap.leaf.info.id;
+    assert_eq!(id.service, "trino");
+    assert_eq!(id.trust_domain, snap.roots.trust_domain);
+    assert!(snap.roots.trust_domain.ends_with(".consul"));
+    assert_eq!(snap.roots.active().unwrap().id, consul.active_root_id());
+    x509::verify_chain(
+        &snap.leaf.chain,
+        &snap.roots.certs(),
+        &[],
+        SystemTime::now(),
+        x509::Usage::Server,
+    )
+    .unwrap();
+    x509::check_key_matches(&snap.leaf.chain[0], &snap.leaf.key_pkcs8).unwrap();
+
+    let status = identity.status();
+    assert_eq!(status.generation, 1);
+    assert!(
+        status.last_success.is_some() && status.last_error.is_none(),
+        "{status:?}"
+    );
+    assert!(status.next_expiry.unwrap() > SystemTime::now() + Duration::from_secs(3600));
+
+    for name in [KEY_CHAIN_FILE, ROOTS_FILE] {
+        let mode = std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{name}");
+    }
+    assert_eq!(
+        check_key_chain_file(&dir.path().join(KEY_CHAIN_FILE)).unwrap(),
+        snap.leaf.info.serial
+    );
+    let roots = x509::certs_from_pem(
+        &std::fs::read(dir.path().join(ROOTS_FILE)).unwrap(),
+        "roots",
+    )
+    .unwrap();
+    assert_eq!(roots, snap.roots.certs());
+    // No temporary files are left behind.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+}
+
+#[test]
+fn ca_rotation_reaches_snapshot_and_files_while_readers_loop() {
+    let consul = Consul::start();
+    let dir = tempfile::tempdir().unwrap();
+    let identity = agent_identity(&consul, "trino", Some(dir.path()));
+    let first = identity.wait_ready(Duration::from_secs(30)).unwrap();
+    let old_root = first.roots.active().unwrap().id.clone();
+
+    // A reader loops over the key+chain file the whole time: it must never see a
+    // partial or mismatched file.
+    let stop = Arc::new(AtomicBool::new(false));
+    let reads = Arc::new(AtomicUsize::new(0));
+    let reader = {
+        let (stop, reads) = (stop.clone(), reads.clone());
+        let path = dir.path().join(KEY_CHAIN_FILE);
+        std::thread::spawn(move || {
+            let mut serials = std::collections::BTreeSet::new();
+            while !stop.load(Ordering::Relaxed) {
+                let serial = check_key_chain_file(&path)
+                    .unwrap_or_else(|e| panic!("reader saw a bad file: {e}"));
+                serials.insert(serial);
+                reads.fetch_add(1, Ordering::Relaxed);
+            }
+            serials
+        })
+    };
+
+    consul.rotate_ca("ec", 384);
+    eventually(
+        Duration::from_secs(30),
+        "new root and re-issued leaf",
+        || {
+            identity.snapshot().is_some_and(|s| {
+                s.roots.active().is_some_and(|r| r.id != old_root)
+                    && s.leaf.info.serial != first.leaf.info.serial
+            })
+        },
+    );
+    let snap = identity.snapshot().unwrap();
+    let new_root = snap.roots.active().unwrap();
+    assert_eq!(new_root.id, consul.active_root_id());
+    // The old root stays trusted while Consul still lists it.
+    assert!(
+        snap.roots
+            .roots
+            .iter()
+            .any(|r| r.id == old_root && !r.active),
+        "old root kept during rotation"
+    );
+    // The new leaf chains to the new root alone.
+    x509::verify_chain(
+        &snap.leaf.chain,
+        &[new_root.cert.clone()],
+        &new_root.intermediates,
+        SystemTime::now(),
+        x509::Usage::Client,
+    )
+    .unwrap();
+    // The files follow.
+    eventually(Duration::from_secs(10), "files follow", || {
+        check_key_chain_file(&dir.path().join(KEY_CHAIN_FILE))
+            .ok()
+            .as_deref()
+            == Some(snap.leaf.info.serial.as_str())
+    });
+    let status = identity.status();
+    assert!(
+        status.leaf_rotations >= 1 && status.roots_rotations >= 1,
+        "{status:?}"
+    );
+
+    stop.store(true, Ordering::Relaxed);
+    let serials = reader.join().expect("reader thread");
+    assert!(reads.load(Ordering::Relaxed) > 10);
+    assert!(
+        serials.contains(&snap.leaf.info.serial),
+        "reader saw the new leaf: {serials:?}"
+    );
+}
+
+#[test]
+fn agent_restart_keeps_last_good_material_and_recovers() {
+    let mut consul = Consul::start_mode(Mode::Persistent);
+    let identity = agent_identity(&consul, "trino", None);
+    let before = identity.wait_ready(Duration::from_secs(60)).unwrap();
+
+    consul.stop();
+    eventually(Duration::from_secs(15), "the outage is reported", || {
+        identity.status().last_error.is_some()
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    // Material stays readable, unchanged, during the outage.
+    let during = identity.snapshot().expect("snapshot kept");
+    assert_eq!(during.generation, before.generation);
+    assert_eq!(during.leaf.chain, before.leaf.chain);
+    let error = identity.status().last_error.unwrap().1;
+    assert!(
+        error.contains("Consul agent") && error.contains("cannot connect"),
+        "{error}"
+    );
+
+    let restarted = SystemTime::now();
+    consul.restart();
+    eventually(
+        Duration::from_secs(30),
+        "watchers recover by themselves",
+        || {
+            let s = identity.status();
+            s.last_error.is_none() && s.last_success.is_some_and(|t| t > restarted)
+        },
+    );
+    let after = identity.snapshot().unwrap();
+    assert_eq!(after.roots.trust_domain, before.roots.trust_domain);
+}
+
+/// Writes the three files of the files source from a leaf fetched from the agent.
+fn write_files_from_agent(consul: &Consul, service: &str, dir: &Path) {
+    let (_, leaf) = consul.request("GET", &format!("/v1/agent/connect/ca/leaf/{service}"), None);
+    let (_, roots) = consul.request("GET", "/v1/agent/connect/ca/roots", None);
+    let leaf: serde_json::Value = serde_json::from_str(&leaf).unwrap();
+    let roots: serde_json::Value = serde_json::from_str(&roots).unwrap();
+    let root_pem: String = roots["Roots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["RootCert"].as_str().unwrap().to_string())
+        .collect();
+    write_atomically(&dir.join("roots.pem"), root_pem.as_bytes());
+    write_atomically(
+        &dir.join("chain.pem"),
+        leaf["CertPEM"].as_str().unwrap().as_bytes(),
+    );
+    write_atomically(
+        &dir.join("key.pem"),
+        leaf["PrivateKeyPEM"].as_str().unwrap().as_bytes(),
+    );
+}
+
+fn write_atomically(path: &Path, content: &[u8]) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, content).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+#[test]
+fn files_source_follows_rewrites_and_never_publishes_a_broken_pair() {
+    let consul = Consul::start();
+    let dir = tempfile::tempdir().unwrap();
+    write_files_from_agent(&consul, "trino", dir.path());
+    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let (key, chain, roots) = (p("key.pem"), p("chain.pem"), p("roots.pem"));
+    let identity = Identity::open(settings(&[
+        ("consul.identity.source", "files"),
+        ("consul.identity.files.key", &key),
+        ("consul.identity.files.chain", &chain),
+        ("consul.identity.files.roots", &roots),
+        ("consul.identity.files.poll-interval", "100ms"),
+    ]))
+    .unwrap();
+    let first = identity.wait_ready(Duration::from_secs(10)).unwrap();
+    assert_eq!(first.leaf.info.id.service, "trino");
+
+    // Renamed into place: picked up.
+    write_files_from_agent(&consul, "trino-2", dir.path());
+    eventually(Duration::from_secs(5), "rename picked up", || {
+        identity.snapshot().unwrap().leaf.info.id.service == "trino-2"
+    });
+    let generation = identity.snapshot().unwrap().generation;
+
+    // Half-written chain: not published, error reported.
+    let good_chain = std::fs::read(&chain).unwrap();
+    std::fs::write(&chain, &good_chain[..good_chain.len() / 2]).unwrap();
+    eventually(
+        Duration::from_secs(5),
+        "half-written chain reported",
+        || identity.status().last_error.is_some(),
+    );
+    assert_eq!(identity.snapshot().unwrap().generation, generation);
+
+    // Key of another leaf next to this chain: not published.
+    std::fs::write(&chain, &good_chain).unwrap();
+    let (_, other) = consul.request("GET", "/v1/agent/connect/ca/leaf/other", None);
+    let other: serde_json::Value = serde_json::from_str(&other).unwrap();
+    let good_key = std::fs::read(&key).unwrap();
+    std::fs::write(&key, other["PrivateKeyPEM"].as_str().unwrap()).unwrap();
+    eventually(Duration::from_secs(5), "mismatch reported", || {
+        identity
+            .status()
+            .last_error
+            .is_some_and(|(_, e)| e.contains("does not match"))
+    });
+    assert_eq!(identity.snapshot().unwrap().generation, generation);
+    assert_eq!(identity.snapshot().unwrap().leaf.info.id.service, "trino-2");
+
+    // Rewritten in place with a good pair again: recovers (same material → same generation).
+    std::fs::write(&key, &good_key).unwrap();
+    eventually(Duration::from_secs(5), "recovered", || {
+        identity.status().last_error.is_none()
+    });
+    write_files_from_agent(&consul, "trino-3", dir.path());
+    eventually(Duration::from_secs(5), "in-place rewrite picked up", || {
+        identity.snapshot().unwrap().leaf.info.id.service == "trino-3"
+    });
+    assert!(identity.snapshot().unwrap().generation > generation);
+}
