@@ -96,7 +96,8 @@ fn faults_are_reported_and_never_published() {
         .expect("ready through the fake");
     let (generation, serial) = (first.generation, first.leaf.info.serial.clone());
 
-    let cases: Vec<(&str, Fault, bool, Box<dyn Fn(&str) -> bool>)> = vec![
+    type Check = Box<dyn Fn(&str) -> bool>;
+    let cases: Vec<(&str, Fault, bool, Check)> = vec![
         (
             "HTTP 500",
             Fault::ServerError,

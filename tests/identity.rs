@@ -164,7 +164,7 @@ fn ca_rotation_reaches_snapshot_and_files_while_readers_loop() {
     // The new leaf chains to the new root alone.
     x509::verify_chain(
         &snap.leaf.chain,
-        &[new_root.cert.clone()],
+        std::slice::from_ref(&new_root.cert),
         &new_root.intermediates,
         SystemTime::now(),
         x509::Usage::Client,

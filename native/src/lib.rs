@@ -10,10 +10,12 @@
 #![deny(missing_docs)]
 
 pub mod agent;
+pub mod authz;
 pub mod config;
 pub mod error;
 pub mod ffi;
 pub mod handles;
+pub mod peer;
 pub mod runtime;
 pub mod secret;
 pub mod sink;

@@ -16,11 +16,11 @@ use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-const CONSUL_CONNECT_EXCEPTION: &str = "io/consulconnect/presto/ConsulConnectException";
-const ILLEGAL_ARGUMENT: &str = "java/lang/IllegalArgumentException";
+pub(crate) const CONSUL_CONNECT_EXCEPTION: &str = "io/consulconnect/presto/ConsulConnectException";
+pub(crate) const ILLEGAL_ARGUMENT: &str = "java/lang/IllegalArgumentException";
 
 /// Why a JNI call failed.
-enum Failure {
+pub(crate) enum Failure {
     /// An error from the core.
     Core(Error),
     /// A JNI operation failed (a Java exception may already be pending).
@@ -40,7 +40,7 @@ impl From<jni::errors::Error> for Failure {
 }
 
 /// The value returned to Java when an exception has been thrown.
-trait JniDefault {
+pub(crate) trait JniDefault {
     fn jni_default() -> Self;
 }
 
@@ -67,7 +67,7 @@ impl JniDefault for jni::sys::jboolean {
 }
 
 /// Runs `body`, turning errors and panics into pending Java exceptions.
-fn guard<'local, R: JniDefault>(
+pub(crate) fn guard<'local, R: JniDefault>(
     env: &mut JNIEnv<'local>,
     body: impl FnOnce(&mut JNIEnv<'local>) -> Result<R, Failure>,
 ) -> R {
@@ -96,7 +96,7 @@ fn guard<'local, R: JniDefault>(
     R::jni_default()
 }
 
-fn throw(env: &mut JNIEnv<'_>, class: &str, message: &str) {
+pub(crate) fn throw(env: &mut JNIEnv<'_>, class: &str, message: &str) {
     if env.exception_check().unwrap_or(false) {
         return;
     }
@@ -108,14 +108,21 @@ fn throw(env: &mut JNIEnv<'_>, class: &str, message: &str) {
 }
 
 /// Reads a non-null Java string.
-fn string_arg(env: &mut JNIEnv<'_>, value: &JString<'_>, name: &str) -> Result<String, Failure> {
+pub(crate) fn string_arg(
+    env: &mut JNIEnv<'_>,
+    value: &JString<'_>,
+    name: &str,
+) -> Result<String, Failure> {
     if value.is_null() {
         return Err(Error::InvalidArgument(format!("{name} is null")).into());
     }
     Ok(env.get_string(value)?.into())
 }
 
-fn string_array<'local>(env: &mut JNIEnv<'local>, items: &[&str]) -> Result<jobjectArray, Failure> {
+pub(crate) fn string_array<'local>(
+    env: &mut JNIEnv<'local>,
+    items: &[&str],
+) -> Result<jobjectArray, Failure> {
     let len =
         i32::try_from(items.len()).map_err(|_| Error::InvalidArgument("array too large".into()))?;
     let array = env.new_object_array(len, "java/lang/String", JObject::null())?;
@@ -179,7 +186,7 @@ pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_panicForTes
 }
 
 /// Reads two parallel, non-null `String[]` arrays into a properties map.
-fn properties_arg(
+pub(crate) fn properties_arg(
     env: &mut JNIEnv<'_>,
     keys: &JObjectArray<'_>,
     values: &JObjectArray<'_>,
@@ -204,18 +211,21 @@ fn properties_arg(
     Ok(map)
 }
 
-fn handle_arg(handle: jlong) -> Result<u64, Failure> {
+pub(crate) fn handle_arg(handle: jlong) -> Result<u64, Failure> {
     u64::try_from(handle)
         .ok()
         .filter(|h| *h > 0)
         .ok_or_else(|| Error::InvalidArgument(format!("invalid identity handle {handle}")).into())
 }
 
-fn boxed_long<'local>(env: &mut JNIEnv<'local>, value: i64) -> Result<JObject<'local>, Failure> {
+pub(crate) fn boxed_long<'local>(
+    env: &mut JNIEnv<'local>,
+    value: i64,
+) -> Result<JObject<'local>, Failure> {
     Ok(env.new_object("java/lang/Long", "(J)V", &[JValue::Long(value)])?)
 }
 
-fn byte_arrays<'local>(
+pub(crate) fn byte_arrays<'local>(
     env: &mut JNIEnv<'local>,
     items: &[&[u8]],
 ) -> Result<JObject<'local>, Failure> {
@@ -230,12 +240,12 @@ fn byte_arrays<'local>(
     Ok(array.into())
 }
 
-fn millis(time: Option<SystemTime>) -> i64 {
+pub(crate) fn millis(time: Option<SystemTime>) -> i64 {
     time.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map_or(-1, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-fn object_array<'local>(
+pub(crate) fn object_array<'local>(
     env: &mut JNIEnv<'local>,
     items: Vec<JObject<'local>>,
 ) -> Result<jobjectArray, Failure> {

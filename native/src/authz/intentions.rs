@@ -1,0 +1,134 @@
+//! Invalidation of cached decisions when the intentions for our service change.
+//!
+//! A task on the library runtime runs a blocking query on
+//! `/v1/connect/intentions/match?by=destination&name=<target>` and bumps the
+//! authorizer's epoch whenever Consul's index for it moves (and once when the watch first
+//! answers, since decisions may have been made before). Every cached decision records the
+//! epoch read *before* it was asked for, so a bump makes all of them unusable at once.
+//!
+//! Each change is followed by a second bump a moment later: the agent's authorize
+//! endpoint answers from its own intention cache, which follows the servers by a blocking
+//! query of its own and may trail our watch by a few milliseconds. A decision fetched in
+//! that window could still reflect the old intentions; the second bump drops it.
+//!
+//! When the watch fails (agent down, missing ACL permission) it retries with backoff and
+//! keeps its last index: if Consul's index is unchanged when it answers again, nothing
+//! changed and nothing is dropped; if it moved, everything is. While it fails, cached
+//! decisions are trusted only for their TTL (and an allow for the staleness bound when
+//! no decision can be had at all).
+
+use crate::agent::AgentClient;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, Weak};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Delay of the second bump after a change (see the module docs).
+const SETTLE: Duration = Duration::from_secs(1);
+
+/// The epoch and the watch's health, shared by the authorizer and its watch task.
+#[derive(Default)]
+pub(crate) struct Invalidation {
+    epoch: AtomicU64,
+    state: Mutex<WatchState>,
+}
+
+/// Health of the intentions watch.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct WatchState {
+    /// Consul's index of the intentions match, once known.
+    pub(crate) index: Option<u64>,
+    /// The last failure, cleared by the next success.
+    pub(crate) error: Option<String>,
+}
+
+impl Invalidation {
+    /// The current epoch (one atomic load).
+    #[inline]
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Makes every decision taken so far unusable.
+    pub(crate) fn bump(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A copy of the watch state.
+    pub(crate) fn state(&self) -> WatchState {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut WatchState)) {
+        f(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+}
+
+/// Watches the intentions for `target` until `shutdown` flips or the authorizer is gone.
+pub(crate) async fn watch(
+    agent: AgentClient,
+    target: String,
+    invalidation: Weak<Invalidation>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut index: Option<u64> = None;
+    let mut delays = crate::source::backoff();
+    let mut failing = false;
+    loop {
+        let answer = tokio::select! {
+            answer = agent.intention_match(&target, index) => answer,
+            _ = shutdown.wait_for(|closed| *closed) => return,
+        };
+        let Some(inv) = invalidation.upgrade() else {
+            return;
+        };
+        match answer {
+            Ok(got) => {
+                if index != Some(got.index) {
+                    log::debug!(
+                        "consul-connect: intentions for `{target}` at index {} (was {:?}); dropping cached decisions",
+                        got.index,
+                        index
+                    );
+                    inv.bump();
+                    // The first answer only sets the baseline (decisions made before it
+                    // are dropped above); later ones are changes the agent may trail.
+                    if index.is_some() {
+                        let later = invalidation.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(SETTLE).await;
+                            if let Some(inv) = later.upgrade() {
+                                inv.bump();
+                            }
+                        });
+                    }
+                }
+                index = Some(got.index);
+                inv.update(|s| {
+                    s.index = Some(got.index);
+                    s.error = None;
+                });
+                if failing {
+                    log::info!("consul-connect: intentions watch for `{target}` recovered");
+                    failing = false;
+                }
+                delays = crate::source::backoff();
+            }
+            Err(e) => {
+                if !failing {
+                    log::warn!(
+                        "consul-connect: cannot watch the intentions for `{target}` ({e}); cached decisions now expire by TTL only"
+                    );
+                    failing = true;
+                }
+                inv.update(|s| s.error = Some(e.to_string()));
+                drop(inv);
+                let delay = delays.next().unwrap_or(Duration::from_secs(5));
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = shutdown.wait_for(|closed| *closed) => return,
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,740 @@
+//! Authorization of client certificates: verification against the current Consul roots,
+//! a decision from Consul intentions, a decision cache, and a fail-closed policy.
+//!
+//! ```text
+//! authorize(chain) ──hit──────────────────────────────▶ cached answer      (~100 ns)
+//!        │ miss
+//!        ▼  single flight per (target, chain)
+//!   verify_peer(chain, roots) ──fail──▶ deny (specific reason)
+//!        │ ok
+//!        ▼
+//!   DecisionSource::decide ──error──▶ recent allow within max-stale? serve it : deny
+//!        │ verdict
+//!        ▼
+//!   cache (TTL, roots generation, intentions epoch) ──▶ answer
+//! ```
+//!
+//! Rules:
+//! - **Fail closed.** Nothing is allowed unless the chain verified against the current
+//!   roots and a decision source (or a cached decision of it) said allow. Every error is a
+//!   deny with its own [`DenyReason`]; no path turns an error into an allow.
+//! - **Fresh decisions.** A cached decision is used only while its TTL runs, its chain is
+//!   valid, the roots are those it was verified against and the intentions for the target
+//!   have not changed since it was asked for (a blocking-query watch of the intentions
+//!   that match the target bumps an epoch on every change; see `intentions.rs`).
+//! - **Bounded staleness.** When no decision can be had (agent unreachable, timing out or
+//!   answering nonsense), an *allow* that expired less than `max-stale` ago is served
+//!   again, unless roots or intentions changed since. Denies are cached briefly; failures
+//!   to get a decision only for a second, and never in place of a servable allow.
+//! - **One call per identity.** Concurrent identical misses wait for one decision.
+//!
+//! Entry points: [`Authorizer::from_identity`] for the usual setup, [`AuthorizerBuilder`]
+//! to choose the decision source, and [`verify_peer`] for verification alone (e.g. a JCA
+//! trust manager).
+
+mod cache;
+mod intentions;
+mod reason;
+mod source;
+mod verify;
+
+pub use reason::DenyReason;
+pub use source::{AgentDecisionSource, DecisionRequest, DecisionSource, Verdict};
+pub use verify::{verify_peer, Peer, MAX_CHAIN_LEN};
+
+use crate::agent::AgentClient;
+use crate::config::{AuthzSettings, PrincipalForm, AUTHZ_TARGET};
+use crate::error::{clip, Error, Result};
+use crate::runtime::{self, SharedRuntime};
+use crate::snapshot::Store;
+use crate::spiffe::ServiceId;
+use crate::watch::Identity;
+use crate::x509::{unix_seconds, Usage};
+use cache::{DecisionCache, Entry, Flights, Join};
+use intentions::Invalidation;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+/// Longest a deny is cached (shorter when the TTL is shorter).
+pub const DENY_TTL: Duration = Duration::from_secs(5);
+/// Longest a failure to get a decision is cached as a deny.
+pub const ERROR_TTL: Duration = Duration::from_secs(1);
+/// While a stale allow is being served, how often the decision source is tried again.
+pub const STALE_RETRY: Duration = Duration::from_secs(1);
+
+/// Where an answer came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Decided for this call (verification and, if it passed, the decision source).
+    Fresh,
+    /// Decided for an identical request running at the same time (single flight).
+    Shared,
+    /// A cached decision within its TTL.
+    Cache,
+    /// A cached allow past its TTL, served because no decision can be had right now
+    /// (within `consul.authz.max-stale`).
+    StaleCache,
+}
+
+/// A decision and what it is about; shared by every answer that reuses it.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    allowed: bool,
+    peer: Option<Arc<Peer>>,
+    /// Consul's reason for an allow, the deny reason's message otherwise.
+    reason: String,
+    consul_reason: Option<String>,
+    deny: Option<DenyReason>,
+}
+
+impl Outcome {
+    fn allow(peer: Arc<Peer>, consul_reason: String) -> Outcome {
+        Outcome {
+            allowed: true,
+            peer: Some(peer),
+            reason: consul_reason.clone(),
+            consul_reason: Some(consul_reason),
+            deny: None,
+        }
+    }
+
+    fn deny(reason: DenyReason, peer: Option<Arc<Peer>>, consul_reason: Option<String>) -> Outcome {
+        Outcome {
+            allowed: false,
+            peer,
+            reason: reason.to_string(),
+            consul_reason,
+            deny: Some(reason),
+        }
+    }
+}
+
+/// The answer to one authorization request.
+#[derive(Clone, Debug)]
+pub struct Authorization {
+    outcome: Arc<Outcome>,
+    origin: Origin,
+}
+
+impl Authorization {
+    fn denied(
+        reason: DenyReason,
+        peer: Option<Arc<Peer>>,
+        consul_reason: Option<String>,
+        origin: Origin,
+    ) -> Authorization {
+        Authorization {
+            outcome: Arc::new(Outcome::deny(reason, peer, consul_reason)),
+            origin,
+        }
+    }
+
+    /// Whether the client may connect.
+    pub fn is_allowed(&self) -> bool {
+        self.outcome.allowed
+    }
+
+    /// The verified client, when its chain verified (also for denies by intention or for
+    /// lack of a decision). `None` when verification failed: an unverified identity is
+    /// never reported.
+    pub fn peer(&self) -> Option<&Peer> {
+        self.outcome.peer.as_deref()
+    }
+
+    /// The client's service identity (service, namespace, datacenter, partition, trust
+    /// domain), when verified.
+    pub fn service_id(&self) -> Option<&ServiceId> {
+        self.peer().map(|p| &p.id)
+    }
+
+    /// The client's SPIFFE id, when verified.
+    pub fn spiffe_id(&self) -> Option<&str> {
+        self.peer().map(|p| p.spiffe_id.as_str())
+    }
+
+    /// Human-readable reason: Consul's for an allow, the deny reason's message for a
+    /// deny (which includes Consul's reason when Consul denied).
+    pub fn reason(&self) -> &str {
+        &self.outcome.reason
+    }
+
+    /// Consul's own `Reason` text, when the decision came from Consul.
+    pub fn consul_reason(&self) -> Option<&str> {
+        self.outcome.consul_reason.as_deref()
+    }
+
+    /// Why the request was denied; `None` for an allow.
+    pub fn deny_reason(&self) -> Option<&DenyReason> {
+        self.outcome.deny.as_ref()
+    }
+
+    /// Where the answer came from.
+    pub fn origin(&self) -> Origin {
+        self.origin
+    }
+
+    /// Whether the answer was served from the cache (fresh or stale).
+    pub fn from_cache(&self) -> bool {
+        matches!(self.origin, Origin::Cache | Origin::StaleCache)
+    }
+
+    /// The principal name to hand to Trino: the service name or the full SPIFFE id.
+    /// Present whenever the chain verified, whatever the decision: check
+    /// [`Authorization::is_allowed`] first. `None` when the chain did not verify.
+    pub fn principal(&self, form: PrincipalForm) -> Option<&str> {
+        self.peer().map(|p| match form {
+            PrincipalForm::Service => p.id.service.as_str(),
+            PrincipalForm::SpiffeId => p.spiffe_id.as_str(),
+        })
+    }
+}
+
+/// Counters and health of an [`Authorizer`].
+#[derive(Clone, Debug)]
+pub struct AuthzStatus {
+    /// Cached decisions held (including expired ones not yet evicted).
+    pub entries: usize,
+    /// Upper bound of cached decisions.
+    pub capacity: usize,
+    /// Current invalidation epoch (grows with every intentions change).
+    pub epoch: u64,
+    /// Calls made to the decision source.
+    pub source_calls: u64,
+    /// Stale allows served while no decision could be had.
+    pub stale_served: u64,
+    /// Whether the intentions for the target are watched.
+    pub watching: bool,
+    /// Consul's index of the watched intentions, once known.
+    pub intentions_index: Option<u64>,
+    /// The watch's last failure, cleared by its next success.
+    pub intentions_error: Option<String>,
+}
+
+/// Builds an [`Authorizer`].
+pub struct AuthorizerBuilder {
+    store: Arc<Store>,
+    target: String,
+    settings: AuthzSettings,
+    decision_timeout: Duration,
+    source: Option<Arc<dyn DecisionSource>>,
+    watch: Option<AgentClient>,
+}
+
+impl AuthorizerBuilder {
+    /// Starts a builder: roots come from `store`, clients must be allowed to reach `target`.
+    pub fn new(store: Arc<Store>, target: impl Into<String>) -> Self {
+        AuthorizerBuilder {
+            store,
+            target: target.into(),
+            settings: AuthzSettings::default(),
+            decision_timeout: Duration::from_secs(10),
+            source: None,
+            watch: None,
+        }
+    }
+
+    /// Cache size, TTL, staleness bound and principal form (the target is set by
+    /// [`AuthorizerBuilder::new`]).
+    pub fn settings(mut self, settings: &AuthzSettings) -> Self {
+        self.settings = settings.clone();
+        self
+    }
+
+    /// How long a request waits for a decision another request is fetching; use the
+    /// decision source's own timeout (default 10 s).
+    pub fn decision_timeout(mut self, timeout: Duration) -> Self {
+        self.decision_timeout = timeout;
+        self
+    }
+
+    /// The decision source (required).
+    pub fn source(mut self, source: Arc<dyn DecisionSource>) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    /// Watch the intentions for the target through `agent`, dropping cached decisions
+    /// when they change. Without a watch, decisions are reused for their TTL.
+    pub fn watch_intentions(mut self, agent: AgentClient) -> Self {
+        self.watch = Some(agent);
+        self
+    }
+
+    /// Builds the authorizer and starts the intentions watch, if requested.
+    pub fn build(self) -> Result<Authorizer> {
+        if !valid_service_name(&self.target) {
+            return Err(Error::config(
+                AUTHZ_TARGET,
+                format!(
+                    "`{}` is not a valid Consul service name",
+                    clip(&self.target)
+                ),
+            ));
+        }
+        let source = self.source.ok_or_else(|| {
+            Error::InvalidArgument("an authorizer needs a decision source".into())
+        })?;
+        let s = &self.settings;
+        let inner = Arc::new(Inner {
+            store: self.store,
+            source,
+            target: self.target,
+            principal: s.principal,
+            ttl: s.cache_ttl,
+            deny_ttl: s.cache_ttl.min(DENY_TTL),
+            error_ttl: s.cache_ttl.min(ERROR_TTL),
+            stale_retry: s.cache_ttl.min(STALE_RETRY),
+            max_stale: s.max_stale,
+            wait_timeout: self.decision_timeout + Duration::from_secs(1),
+            cache: DecisionCache::new(s.cache_size),
+            flights: Flights::default(),
+            invalidation: Arc::new(Invalidation::default()),
+            source_calls: AtomicU64::new(0),
+            stale_served: AtomicU64::new(0),
+        });
+        let watch = match self.watch {
+            None => None,
+            Some(agent) => {
+                let runtime = runtime::shared()?;
+                let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+                let task = runtime.handle().spawn(intentions::watch(
+                    agent,
+                    inner.target.clone(),
+                    Arc::downgrade(&inner.invalidation),
+                    shutdown_rx,
+                ));
+                Some(Watch {
+                    shutdown,
+                    task: Mutex::new(Some(task)),
+                    _runtime: runtime,
+                })
+            }
+        };
+        Ok(Authorizer { inner, watch })
+    }
+}
+
+/// Authorizes client certificate chains for one target service. Cheap to share across
+/// threads (`&self` everywhere); closing or dropping it stops its intentions watch.
+pub struct Authorizer {
+    inner: Arc<Inner>,
+    watch: Option<Watch>,
+}
+
+impl std::fmt::Debug for Authorizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorizer")
+            .field("target", &self.inner.target)
+            .field("source", &self.inner.source.name())
+            .field("watching", &self.watch.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Watch {
+    shutdown: tokio::sync::watch::Sender<bool>,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    _runtime: Arc<SharedRuntime>,
+}
+
+impl Watch {
+    fn stop(&self) {
+        self.shutdown.send_replace(true);
+        if let Some(task) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+struct Inner {
+    store: Arc<Store>,
+    source: Arc<dyn DecisionSource>,
+    target: String,
+    principal: PrincipalForm,
+    ttl: Duration,
+    deny_ttl: Duration,
+    error_ttl: Duration,
+    stale_retry: Duration,
+    max_stale: Duration,
+    wait_timeout: Duration,
+    cache: DecisionCache,
+    flights: Flights,
+    invalidation: Arc<Invalidation>,
+    source_calls: AtomicU64,
+    stale_served: AtomicU64,
+}
+
+impl Authorizer {
+    /// The usual setup: roots from the identity's store, decisions from its agent's
+    /// authorize endpoint, the intentions for the target watched through the same agent,
+    /// cache and principal settings from `consul.authz.*`. The target is
+    /// `consul.authz.target`, or else `consul.service`.
+    pub fn from_identity(identity: &Identity) -> Result<Authorizer> {
+        let settings = identity.settings();
+        let target = settings
+            .authz
+            .target
+            .clone()
+            .or_else(|| settings.service.clone())
+            .ok_or_else(|| {
+                Error::config(AUTHZ_TARGET, "is required when consul.service is not set")
+            })?;
+        let timeout = settings.agent.request_timeout;
+        let source = AgentDecisionSource::new(identity.agent().clone(), timeout)?;
+        AuthorizerBuilder::new(identity.store().clone(), target)
+            .settings(&settings.authz)
+            .decision_timeout(timeout)
+            .source(Arc::new(source))
+            .watch_intentions(identity.agent().clone())
+            .build()
+    }
+
+    /// A builder (see [`AuthorizerBuilder`]).
+    pub fn builder(store: Arc<Store>, target: impl Into<String>) -> AuthorizerBuilder {
+        AuthorizerBuilder::new(store, target)
+    }
+
+    /// The configured target service.
+    pub fn target(&self) -> &str {
+        &self.inner.target
+    }
+
+    /// The configured principal form.
+    pub fn principal_form(&self) -> PrincipalForm {
+        self.inner.principal
+    }
+
+    /// The principal for an answer, in the configured form.
+    pub fn principal<'a>(&self, answer: &'a Authorization) -> Option<&'a str> {
+        answer.principal(self.inner.principal)
+    }
+
+    /// Authorizes a presented chain (DER, leaf first) for the configured target.
+    ///
+    /// Blocking on a miss (at most about the decision timeout); never blocks on a cache
+    /// hit. Must not be called from a thread of the library runtime.
+    pub fn authorize<C: AsRef<[u8]>>(&self, chain: &[C]) -> Authorization {
+        self.inner
+            .authorize(&self.inner.target, chain, Instant::now(), None)
+    }
+
+    /// Authorizes a presented chain for another target. Decisions for a target other
+    /// than the configured one are never cached, because only the configured target's
+    /// intentions are watched.
+    pub fn authorize_for<C: AsRef<[u8]>>(&self, chain: &[C], target: &str) -> Authorization {
+        self.inner.authorize(target, chain, Instant::now(), None)
+    }
+
+    /// Makes every cached decision unusable (the next request of each identity asks
+    /// again), exactly as an intentions change does. Entries are replaced on their next
+    /// miss or evicted when their shard fills.
+    pub fn invalidate(&self) {
+        self.inner.invalidation.bump();
+    }
+
+    /// Counters and health.
+    pub fn status(&self) -> AuthzStatus {
+        let watch = self.inner.invalidation.state();
+        AuthzStatus {
+            entries: self.inner.cache.len(),
+            capacity: self.inner.cache.bound(),
+            epoch: self.inner.invalidation.epoch(),
+            source_calls: self.inner.source_calls.load(Ordering::Relaxed),
+            stale_served: self.inner.stale_served.load(Ordering::Relaxed),
+            watching: self.watch.is_some(),
+            intentions_index: watch.index,
+            intentions_error: watch.error,
+        }
+    }
+
+    /// Stops the intentions watch. Idempotent. Cached decisions then live for their TTL.
+    pub fn close(&self) {
+        if let Some(watch) = &self.watch {
+            watch.stop();
+        }
+    }
+
+    /// [`Authorizer::authorize`] at a given time (tests).
+    #[cfg(test)]
+    fn authorize_at<C: AsRef<[u8]>>(
+        &self,
+        chain: &[C],
+        now: Instant,
+        wall: SystemTime,
+    ) -> Authorization {
+        self.inner
+            .authorize(&self.inner.target, chain, now, Some(wall))
+    }
+}
+
+impl Inner {
+    #[inline]
+    fn authorize<C: AsRef<[u8]>>(
+        &self,
+        target: &str,
+        chain: &[C],
+        now: Instant,
+        wall: Option<SystemTime>,
+    ) -> Authorization {
+        if let Err(reason) = verify::check_shape(chain) {
+            return Authorization::denied(reason, None, None, Origin::Fresh);
+        }
+        let hash = self.cache.hash(target, chain);
+        let generation = self.store.generation();
+        let epoch = self.invalidation.epoch();
+        let hit = self.cache.with(hash, target, chain, |e| {
+            e.serves(now, generation, epoch).then(|| e.answer())
+        });
+        match hit {
+            Some(Some(answer)) => answer,
+            _ => self.miss(target, chain, hash, now, wall),
+        }
+    }
+
+    #[cold]
+    fn miss<C: AsRef<[u8]>>(
+        &self,
+        target: &str,
+        chain: &[C],
+        hash: u64,
+        now: Instant,
+        wall: Option<SystemTime>,
+    ) -> Authorization {
+        match self.flights.join(hash, target, chain) {
+            Join::Follower(flight) => match flight.wait(self.wait_timeout) {
+                Some(answer) => Authorization {
+                    outcome: answer.outcome,
+                    origin: Origin::Shared,
+                },
+                None => Authorization::denied(
+                    DenyReason::AgentUnavailable(format!(
+                        "no decision within {:?} (waited for an identical request's)",
+                        self.wait_timeout
+                    )),
+                    None,
+                    None,
+                    Origin::Shared,
+                ),
+            },
+            Join::Leader(guard) => {
+                let answer = self.lead(target, chain, hash, guard.key(), now, wall);
+                guard.complete(answer.clone());
+                answer
+            }
+        }
+    }
+
+    /// Fetches the decision for a miss; runs once per key at a time.
+    fn lead<C: AsRef<[u8]>>(
+        &self,
+        target: &str,
+        chain: &[C],
+        hash: u64,
+        key: &Arc<cache::Key>,
+        now: Instant,
+        wall: Option<SystemTime>,
+    ) -> Authorization {
+        // Read the epoch before anything else: an intentions change that lands while the
+        // decision is fetched then makes the new entry unusable at birth.
+        let epoch = self.invalidation.epoch();
+        let Some(snapshot) = self.store.load() else {
+            return Authorization::denied(DenyReason::NoRoots, None, None, Origin::Fresh);
+        };
+        let generation = snapshot.generation;
+        let previous = self.cache.get(hash, target, chain);
+        // Another leader may have stored the answer between our miss and our lead.
+        if let Some(p) = &previous {
+            if p.serves(now, self.store.generation(), epoch) {
+                return p.answer();
+            }
+        }
+        if !valid_service_name(target) {
+            return Authorization::denied(
+                DenyReason::InvalidTarget(clip(target)),
+                None,
+                None,
+                Origin::Fresh,
+            );
+        }
+        let cacheable = target == self.target;
+        let wall = wall.unwrap_or_else(SystemTime::now);
+        let now_s = unix_seconds(wall);
+        let store = |entry: Entry| {
+            if cacheable {
+                let (generation, epoch) = (self.store.generation(), self.invalidation.epoch());
+                self.cache
+                    .insert(hash, key, entry, |e| e.alive(now, generation, epoch));
+            }
+        };
+
+        // Verification, unless the previous entry verified this exact chain against the
+        // same roots and the chain is still valid.
+        let reused = previous
+            .as_ref()
+            .filter(|p| p.generation == generation)
+            .and_then(|p| p.outcome.peer.clone())
+            .filter(|peer| now_s <= peer.chain_not_after);
+        let peer = match reused {
+            Some(peer) => peer,
+            None => match verify_peer(chain, &snapshot.roots, wall, Usage::Client) {
+                Ok(peer) => Arc::new(peer),
+                // Not cached: the cache holds decisions about verified identities, and a
+                // flood of forged or garbage certificates must not evict them.
+                Err(reason) => {
+                    return Authorization::denied(reason, None, None, Origin::Fresh);
+                }
+            },
+        };
+        let valid_until =
+            now + Duration::from_secs(u64::try_from(peer.chain_not_after - now_s).unwrap_or(0));
+
+        self.source_calls.fetch_add(1, Ordering::Relaxed);
+        let request = DecisionRequest {
+            target,
+            peer: &peer,
+        };
+        // A panicking source is a failure to decide like any other (and must not leave
+        // the followers of this flight waiting).
+        let decided = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.source.decide(&request)
+        }))
+        .unwrap_or_else(|_| {
+            Err(Error::agent(
+                self.source.name(),
+                "the decision source panicked",
+            ))
+        });
+        match decided {
+            Ok(verdict) => {
+                let (outcome, ttl) = match verdict {
+                    Verdict::Allow { reason } => (Outcome::allow(peer.clone(), reason), self.ttl),
+                    Verdict::Deny { reason } => (
+                        Outcome::deny(
+                            DenyReason::Denied {
+                                reason: reason.clone(),
+                            },
+                            Some(peer.clone()),
+                            Some(reason),
+                        ),
+                        self.deny_ttl,
+                    ),
+                    Verdict::DenyHttpPermissions { reason } => (
+                        Outcome::deny(
+                            DenyReason::IntentionHasHttpPermissions {
+                                reason: reason.clone(),
+                            },
+                            Some(peer.clone()),
+                            Some(reason),
+                        ),
+                        self.deny_ttl,
+                    ),
+                };
+                let outcome = Arc::new(outcome);
+                let fresh_until = (now + ttl).min(valid_until);
+                let stale_until = if outcome.allowed {
+                    (fresh_until + self.max_stale).min(valid_until)
+                } else {
+                    fresh_until
+                };
+                store(Entry {
+                    outcome: outcome.clone(),
+                    generation,
+                    epoch,
+                    fresh_until,
+                    stale_until,
+                    stale: false,
+                    stored: now,
+                });
+                Authorization {
+                    outcome,
+                    origin: Origin::Fresh,
+                }
+            }
+            Err(error) => {
+                self.no_decision(previous, generation, now, valid_until, peer, error, store)
+            }
+        }
+    }
+
+    /// No decision could be had: serve a recent allow within the staleness bound, or deny.
+    #[allow(clippy::too_many_arguments)]
+    fn no_decision(
+        &self,
+        previous: Option<Arc<Entry>>,
+        generation: u64,
+        now: Instant,
+        valid_until: Instant,
+        peer: Arc<Peer>,
+        error: Error,
+        store: impl Fn(Entry),
+    ) -> Authorization {
+        // The current epoch, not the one read before the call: an intentions change seen
+        // meanwhile forbids serving anything decided before it.
+        let epoch = self.invalidation.epoch();
+        if let Some(p) = previous.filter(|p| {
+            p.outcome.allowed
+                && p.generation == generation
+                && p.epoch == epoch
+                && now < p.stale_until
+        }) {
+            self.stale_served.fetch_add(1, Ordering::Relaxed);
+            log::warn!(
+                "consul-connect: serving the cached allow of {} for {:?} more at most: {error}",
+                peer.spiffe_id,
+                p.stale_until - now
+            );
+            let rearmed = Entry {
+                fresh_until: (now + self.stale_retry).min(p.stale_until),
+                stale: true,
+                stored: now,
+                ..Entry::clone(&p)
+            };
+            let answer = rearmed.answer();
+            store(rearmed);
+            return answer;
+        }
+        log::warn!(
+            "consul-connect: denying {}: no decision from {}: {error}",
+            peer.spiffe_id,
+            self.source.name()
+        );
+        let outcome = Arc::new(Outcome::deny(
+            DenyReason::AgentUnavailable(error.to_string()),
+            Some(peer),
+            None,
+        ));
+        let until = (now + self.error_ttl).min(valid_until);
+        store(Entry {
+            outcome: outcome.clone(),
+            generation,
+            epoch,
+            fresh_until: until,
+            stale_until: until,
+            stale: false,
+            stored: now,
+        });
+        Authorization {
+            outcome,
+            origin: Origin::Fresh,
+        }
+    }
+}
+
+/// Service names as Consul allows them (letters, digits, '-', '_', '.').
+fn valid_service_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+}
+
+#[cfg(test)]
+mod tests;

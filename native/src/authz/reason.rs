@@ -1,0 +1,230 @@
+//! Why a client certificate was refused.
+//!
+//! Every refusal has its own variant, so an operator reading Trino's log (or a test) can
+//! tell a forged certificate from an expired one, a Consul intention from an unreachable
+//! agent. [`DenyReason::code`] gives a stable, machine-readable name for each.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+/// The reason an authorization was denied.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DenyReason {
+    /// The client presented no certificate at all.
+    #[error("no client certificate was presented")]
+    EmptyChain,
+
+    /// The client presented more certificates than any Connect chain has.
+    #[error("the client presented {count} certificates; at most {max} are accepted")]
+    ChainTooLong {
+        /// How many were presented.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+
+    /// A certificate of the chain is not a well-formed X.509 certificate.
+    #[error("certificate #{index} of the client chain is malformed: {detail}")]
+    Malformed {
+        /// Position in the presented chain (0 = leaf).
+        index: usize,
+        /// What is wrong with it.
+        detail: String,
+    },
+
+    /// The first certificate is a CA certificate: the chain is out of order (the leaf
+    /// must come first) or the client presented a CA as its identity.
+    #[error("the first certificate of the client chain is a CA certificate, not a leaf (chain out of order?)")]
+    WrongOrder,
+
+    /// No Consul CA roots are known yet (the identity has not been fetched).
+    #[error("no Consul CA roots are available yet; cannot verify client certificates")]
+    NoRoots,
+
+    /// The leaf carries no URI subject alternative name, so it names no Connect service.
+    #[error("the client certificate carries no SPIFFE id (no URI SAN): not a Consul Connect certificate")]
+    NoSpiffeId,
+
+    /// The leaf carries several URI SANs; a Connect leaf has exactly one.
+    #[error("the client certificate carries {0} URI SANs; a Consul Connect leaf has exactly one")]
+    MultipleUris(usize),
+
+    /// The single URI SAN is not the SPIFFE id of a Connect *service* (e.g. an agent or
+    /// mesh-gateway id, or not a SPIFFE id at all).
+    #[error("the client's URI SAN `{uri}` is not a Consul Connect service identity: {detail}")]
+    NotAService {
+        /// The URI (shortened when long).
+        uri: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+
+    /// The SPIFFE id belongs to another trust domain than this cluster's.
+    #[error("the client's trust domain `{found}` is not this cluster's `{expected}`")]
+    ForeignTrustDomain {
+        /// Trust domain of the client's SPIFFE id.
+        found: String,
+        /// The trust domain of the current Consul roots.
+        expected: String,
+    },
+
+    /// A certificate of the chain has expired.
+    #[error("the client certificate expired at {}", rfc3339(*not_after))]
+    Expired {
+        /// End of validity, seconds since the epoch.
+        not_after: i64,
+    },
+
+    /// A certificate of the chain is not valid yet.
+    #[error("the client certificate is not valid before {}", rfc3339(*not_before))]
+    NotYetValid {
+        /// Start of validity, seconds since the epoch.
+        not_before: i64,
+    },
+
+    /// The chain does not lead to any of the current Consul CA roots.
+    #[error("the client certificate was not issued by a current Consul CA root (unknown issuer)")]
+    UnknownIssuer,
+
+    /// A signature in the chain does not verify (forged or corrupted certificate).
+    #[error("a signature in the client chain does not verify against the Consul CA (forged or corrupted certificate)")]
+    BadSignature,
+
+    /// Chain verification failed for another reason.
+    #[error("the client chain does not verify: {0}")]
+    ChainInvalid(String),
+
+    /// The requested target is not a valid Consul service name.
+    #[error("`{0}` is not a valid Consul service name")]
+    InvalidTarget(String),
+
+    /// Consul intentions deny the connection.
+    #[error("denied by Consul intentions: {reason}")]
+    Denied {
+        /// Consul's explanation.
+        reason: String,
+    },
+
+    /// The matching intention carries HTTP (layer-7) permissions. Consul's authorize
+    /// endpoint is a layer-4 check and answers *deny* for such intentions.
+    #[error("the Consul intention that matches carries HTTP permissions, which Consul's layer-4 authorize check always denies; use an allow/deny intention for this service: {reason}")]
+    IntentionHasHttpPermissions {
+        /// Consul's explanation.
+        reason: String,
+    },
+
+    /// No decision could be obtained (agent unreachable, timed out or answering nonsense).
+    #[error("cannot get an authorization decision from Consul: {0}")]
+    AgentUnavailable(String),
+}
+
+impl DenyReason {
+    /// A stable, machine-readable name of the reason (kebab-case).
+    pub fn code(&self) -> &'static str {
+        match self {
+            DenyReason::EmptyChain => "empty-chain",
+            DenyReason::ChainTooLong { .. } => "chain-too-long",
+            DenyReason::Malformed { .. } => "malformed",
+            DenyReason::WrongOrder => "wrong-order",
+            DenyReason::NoRoots => "no-roots",
+            DenyReason::NoSpiffeId => "no-spiffe-id",
+            DenyReason::MultipleUris(_) => "multiple-uris",
+            DenyReason::NotAService { .. } => "not-a-service",
+            DenyReason::ForeignTrustDomain { .. } => "foreign-trust-domain",
+            DenyReason::Expired { .. } => "expired",
+            DenyReason::NotYetValid { .. } => "not-yet-valid",
+            DenyReason::UnknownIssuer => "unknown-issuer",
+            DenyReason::BadSignature => "bad-signature",
+            DenyReason::ChainInvalid(_) => "chain-invalid",
+            DenyReason::InvalidTarget(_) => "invalid-target",
+            DenyReason::Denied { .. } => "denied",
+            DenyReason::IntentionHasHttpPermissions { .. } => "intention-has-http-permissions",
+            DenyReason::AgentUnavailable(_) => "agent-unavailable",
+        }
+    }
+
+    /// True when the caller's input itself is unusable (no certificate, too many, bytes
+    /// that are not a certificate, a bad target name) rather than a well-formed
+    /// certificate that is refused. The JNI layer may map these to
+    /// `IllegalArgumentException`.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(
+            self,
+            DenyReason::EmptyChain
+                | DenyReason::ChainTooLong { .. }
+                | DenyReason::Malformed { .. }
+                | DenyReason::InvalidTarget(_)
+        )
+    }
+
+    /// True when the refusal comes from Consul's decision (intentions), false when it
+    /// comes from certificate verification or from a failure to get a decision.
+    pub fn is_intention(&self) -> bool {
+        matches!(
+            self,
+            DenyReason::Denied { .. } | DenyReason::IntentionHasHttpPermissions { .. }
+        )
+    }
+}
+
+/// RFC 3339 rendering of seconds since the epoch (for messages).
+fn rfc3339(seconds: i64) -> String {
+    match u64::try_from(seconds) {
+        Ok(s) => humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(s)).to_string(),
+        Err(_) => format!("{seconds} (before 1970)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_and_messages_name_the_problem() {
+        let all = [
+            DenyReason::EmptyChain,
+            DenyReason::ChainTooLong { count: 20, max: 8 },
+            DenyReason::Malformed {
+                index: 1,
+                detail: "x".into(),
+            },
+            DenyReason::WrongOrder,
+            DenyReason::NoRoots,
+            DenyReason::NoSpiffeId,
+            DenyReason::MultipleUris(2),
+            DenyReason::NotAService {
+                uri: "u".into(),
+                detail: "d".into(),
+            },
+            DenyReason::ForeignTrustDomain {
+                found: "a".into(),
+                expected: "b".into(),
+            },
+            DenyReason::Expired { not_after: 0 },
+            DenyReason::NotYetValid { not_before: 0 },
+            DenyReason::UnknownIssuer,
+            DenyReason::BadSignature,
+            DenyReason::ChainInvalid("x".into()),
+            DenyReason::InvalidTarget("x y".into()),
+            DenyReason::Denied { reason: "r".into() },
+            DenyReason::IntentionHasHttpPermissions { reason: "r".into() },
+            DenyReason::AgentUnavailable("down".into()),
+        ];
+        let codes: std::collections::BTreeSet<_> = all.iter().map(DenyReason::code).collect();
+        assert_eq!(codes.len(), all.len());
+        assert_eq!(
+            DenyReason::Expired {
+                not_after: 1_700_000_000
+            }
+            .to_string(),
+            "the client certificate expired at 2023-11-14T22:13:20Z"
+        );
+        assert!(DenyReason::Malformed {
+            index: 0,
+            detail: String::new()
+        }
+        .is_invalid_input());
+        assert!(!DenyReason::UnknownIssuer.is_invalid_input());
+        assert!(DenyReason::Denied { reason: "r".into() }.is_intention());
+    }
+}

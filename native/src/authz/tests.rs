@@ -1,0 +1,656 @@
+//! Unit tests of verification, the cache rules and single flight, with certificates made
+//! by rcgen and an in-process decision source. The same paths against a real Consul
+//! agent are in `tests/authz.rs`.
+
+use super::*;
+use crate::snapshot::{Leaf, Root, Roots};
+use crate::x509::{self, MAX_CERT_LEN};
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, SanType,
+};
+use std::sync::atomic::AtomicUsize;
+use std::sync::Barrier;
+
+const TD: &str = "11111111-2222-3333-4444-555555555555.consul";
+
+fn uri(service: &str) -> String {
+    format!("spiffe://{TD}/ns/default/dc/dc1/svc/{service}")
+}
+
+/// A CA and leaves it signs.
+struct Ca {
+    params: CertificateParams,
+    key: KeyPair,
+    der: Vec<u8>,
+}
+
+impl Ca {
+    fn new(name: &str) -> Ca {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::default();
+        params.distinguished_name = DistinguishedName::new();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        let der = params.self_signed(&key).unwrap().der().to_vec();
+        Ca { params, key, der }
+    }
+
+    fn leaf(&self, uris: &[&str], validity: (SystemTime, SystemTime)) -> (Vec<u8>, KeyPair) {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::default();
+        params.subject_alt_names = uris
+            .iter()
+            .map(|u| SanType::URI((*u).try_into().unwrap()))
+            .collect();
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ClientAuth,
+            ExtendedKeyUsagePurpose::ServerAuth,
+        ];
+        params.not_before = validity.0.into();
+        params.not_after = validity.1.into();
+        let issuer = Issuer::from_params(&self.params, &self.key);
+        (params.signed_by(&key, &issuer).unwrap().der().to_vec(), key)
+    }
+
+    fn web(&self, service: &str) -> Vec<u8> {
+        self.leaf(&[&uri(service)], valid_for(Duration::from_secs(3600)))
+            .0
+    }
+
+    fn roots(&self) -> Roots {
+        Roots {
+            trust_domain: TD.to_string(),
+            roots: vec![Root {
+                id: "root".into(),
+                cert: self.der.clone().into(),
+                intermediates: vec![],
+                active: true,
+            }],
+        }
+    }
+}
+
+fn valid_for(d: Duration) -> (SystemTime, SystemTime) {
+    let now = SystemTime::now();
+    (now - Duration::from_secs(60), now + d)
+}
+
+/// A store holding the CA's roots and a `trino` leaf.
+fn store_for(ca: &Ca) -> Arc<Store> {
+    let store = Arc::new(Store::new());
+    publish(&store, ca);
+    store
+}
+
+fn publish(store: &Store, ca: &Ca) {
+    let (der, key) = ca.leaf(&[&uri("trino")], valid_for(Duration::from_secs(3600)));
+    let leaf = Leaf {
+        info: x509::leaf_info(&der).unwrap(),
+        chain: vec![der.into()],
+        key_pkcs8: zeroize::Zeroizing::new(key.serialize_der()),
+    };
+    store.publish(Arc::new(leaf), Arc::new(ca.roots()));
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mode {
+    Allow,
+    Deny,
+    L7,
+    Fail,
+    Panic,
+}
+
+/// Counts calls; answers per `mode`, after `delay`.
+struct Fake {
+    calls: AtomicUsize,
+    mode: Mutex<Mode>,
+    delay: Duration,
+}
+
+impl Fake {
+    fn new(mode: Mode) -> Arc<Fake> {
+        Self::slow(mode, Duration::ZERO)
+    }
+
+    fn slow(mode: Mode, delay: Duration) -> Arc<Fake> {
+        Arc::new(Fake {
+            calls: AtomicUsize::new(0),
+            mode: Mutex::new(mode),
+            delay,
+        })
+    }
+
+    fn set(&self, mode: Mode) {
+        *self.mode.lock().unwrap() = mode;
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+impl DecisionSource for Fake {
+    fn name(&self) -> &'static str {
+        "fake"
+    }
+
+    fn decide(&self, request: &DecisionRequest<'_>) -> Result<Verdict> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(self.delay);
+        let reason = format!("fake: {} => {}", request.peer.id.service, request.target);
+        let mode = *self.mode.lock().unwrap();
+        match mode {
+            Mode::Allow => Ok(Verdict::Allow { reason }),
+            Mode::Deny => Ok(Verdict::Deny { reason }),
+            Mode::L7 => Ok(Verdict::DenyHttpPermissions { reason }),
+            Mode::Fail => Err(Error::agent("/fake", "cannot connect")),
+            Mode::Panic => panic!("fake source panics"),
+        }
+    }
+}
+
+fn settings(ttl: u64, max_stale: u64) -> AuthzSettings {
+    AuthzSettings {
+        cache_ttl: Duration::from_secs(ttl),
+        max_stale: Duration::from_secs(max_stale),
+        ..AuthzSettings::default()
+    }
+}
+
+fn authorizer(store: &Arc<Store>, source: &Arc<Fake>, s: AuthzSettings) -> Authorizer {
+    Authorizer::builder(store.clone(), "trino")
+        .settings(&s)
+        .decision_timeout(Duration::from_secs(2))
+        .source(source.clone())
+        .build()
+        .unwrap()
+}
+
+fn code(a: &Authorization) -> &'static str {
+    a.deny_reason().map_or("allowed", DenyReason::code)
+}
+
+#[test]
+fn allow_is_cached_with_identity_and_principal() {
+    let ca = Ca::new("Test CA");
+    let store = store_for(&ca);
+    let source = Fake::new(Mode::Allow);
+    let authz = authorizer(&store, &source, settings(60, 30));
+    let chain = [ca.web("web")];
+
+    let first = authz.authorize(&chain);
+    assert!(first.is_allowed(), "{}", first.reason());
+    assert_eq!(first.origin(), Origin::Fresh);
+    assert_eq!(first.reason(), "fake: web => trino");
+    assert_eq!(first.consul_reason(), Some("fake: web => trino"));
+    let id = first.service_id().unwrap();
+    assert_eq!(
+        (
+            &*id.service,
+            &*id.namespace,
+            &*id.datacenter,
+            &*id.partition,
+            &*id.trust_domain
+        ),
+        ("web", "default", "dc1", "default", TD)
+    );
+    assert_eq!(first.spiffe_id(), Some(uri("web").as_str()));
+    assert_eq!(authz.principal(&first), Some("web"));
+    assert_eq!(
+        first.principal(PrincipalForm::SpiffeId),
+        Some(uri("web").as_str())
+    );
+
+    let second = authz.authorize(&chain);
+    assert!(second.is_allowed() && second.from_cache());
+    assert_eq!(second.origin(), Origin::Cache);
+    assert_eq!(source.calls(), 1);
+    let status = authz.status();
+    assert_eq!(
+        (status.entries, status.source_calls, status.watching),
+        (1, 1, false)
+    );
+}
+
+#[test]
+fn intention_denies_keep_consul_reason_and_l7_has_its_own() {
+    let ca = Ca::new("Test CA");
+    let store = store_for(&ca);
+    let source = Fake::new(Mode::Deny);
+    let authz = authorizer(&store, &source, settings(60, 30));
+    let denied = authz.authorize(&[ca.web("evil")]);
+    assert_eq!(code(&denied), "denied");
+    assert!(
+        denied.reason().contains("fake: evil => trino"),
+        "{}",
+        denied.reason()
+    );
+    assert_eq!(denied.consul_reason(), Some("fake: evil => trino"));
+    assert_eq!(
+        denied.service_id().unwrap().service,
+        "evil",
+        "verified identity is reported"
+    );
+
+    source.set(Mode::L7);
+    let l7 = authz.authorize(&[ca.web("l7")]);
+    assert_eq!(code(&l7), "intention-has-http-permissions");
+    assert!(l7.reason().contains("HTTP permissions"), "{}", l7.reason());
+}
+
+#[test]
+fn ttl_epoch_and_roots_changes_force_a_new_decision() {
+    let ca = Ca::new("Test CA");
+    let store = store_for(&ca);
+    let source = Fake::new(Mode::Allow);
+    let authz = authorizer(&store, &source, settings(10, 30));
+    let chain = [ca.web("web")];
+    let (t0, wall) = (Instant::now(), SystemTime::now());
+
+    assert_eq!(authz.authorize_at(&chain, t0, wall).origin(), Origin::Fresh);
+    let almost = t0 + Duration::from_millis(9_999);
+    assert_eq!(
+        authz.authorize_at(&chain, almost, wall).origin(),
+        Origin::Cache
+    );
+    let after = t0 + Duration::from_secs(10);
+    assert_eq!(
+        authz.authorize_at(&chain, after, wall).origin(),
+        Origin::Fresh,
+        "TTL over"
+    );
+    assert_eq!(source.calls(), 2);
+
+    authz.invalidate();
+    assert_eq!(
+        authz.authorize_at(&chain, after, wall).origin(),
+        Origin::Fresh,
+        "epoch bumped"
+    );
+    assert_eq!(source.calls(), 3);
+
+    publish(&store, &ca);
+    assert_eq!(
+        authz.authorize_at(&chain, after, wall).origin(),
+        Origin::Fresh,
+        "roots republished"
+    );
+    assert_eq!(
+        authz.authorize_at(&chain, after, wall).origin(),
+        Origin::Cache
+    );
+    assert_eq!(source.calls(), 4);
+
+    // Roots that no longer include the issuer: the cached allow is gone and the chain fails.
+    let other = Ca::new("Other CA");
+    publish(&store, &other);
+    let answer = authz.authorize_at(&chain, after, wall);
+    assert_eq!(code(&answer), "unknown-issuer");
+    assert_eq!(source.calls(), 4);
+}
+
+#[test]
+fn stale_allow_is_served_only_within_max_stale_and_epoch() {
+    let ca = Ca::new("Test CA");
+    let store = store_for(&ca);
+    let source = Fake::new(Mode::Allow);
+    let authz = authorizer(&store, &source, settings(10, 30));
+    let chain = [ca.web("web")];
+    let (t0, wall) = (Instant::now(), SystemTime::now());
+    let at = |s: f64| t0 + Duration::from_secs_f64(s);
+
+    assert!(authz.authorize_at(&chain, t0, wall).is_allowed());
+    source.set(Mode::Fail);
+    // Past the TTL, the source fails: the allow is served stale.
+    let stale = authz.authorize_at(&chain, at(11.0), wall);
+    assert!(stale.is_allowed());
+    assert_eq!(stale.origin(), Origin::StaleCache);
+    assert!(stale.from_cache());
+    assert_eq!(source.calls(), 2);
+    // Re-armed for STALE_RETRY: no new call within that second.
+    assert_eq!(
+        authz.authorize_at(&chain, at(11.5), wall).origin(),
+        Origin::StaleCache
+    );
+    assert_eq!(source.calls(), 2);
+    // Tried again after it, still served.
+    assert!(authz.authorize_at(&chain, at(25.0), wall).is_allowed());
+    assert_eq!(source.calls(), 3);
+    // Past TTL + max-stale: denied, with the failure as the reason.
+    let late = authz.authorize_at(&chain, at(40.5), wall);
+    assert_eq!(code(&late), "agent-unavailable");
+    assert!(
+        late.reason().contains("cannot connect"),
+        "{}",
+        late.reason()
+    );
+    assert_eq!(authz.status().stale_served, 2);
+
+    // An intentions change forbids serving anything decided before it.
+    source.set(Mode::Allow);
+    let t1 = at(100.0);
+    assert!(authz.authorize_at(&chain, t1, wall).is_allowed());
+    source.set(Mode::Fail);
+    authz.inner.invalidation.bump();
+    let answer = authz.authorize_at(&chain, t1 + Duration::from_secs(1), wall);
+    assert_eq!(code(&answer), "agent-unavailable");
+}
+
+#[test]
+fn denies_and_failures_are_cached_briefly() {
+    let ca = Ca::new("Test CA");
+    let store = store_for(&ca);
+    let source = Fake::new(Mode::Deny);
+    let authz = authorizer(&store, &source, settings(60, 30));
+    let chain = [ca.web("evil")];
+    let (t0, wall) = (Instant::now(), SystemTime::now());
+
+    assert_eq!(code(&authz.authorize_at(&chain, t0, wall)), "denied");
+    assert_eq!(
+        authz
+            .authorize_at(&chain, t0 + Duration::from_secs(4), wall)
+            .origin(),
+        Origin::Cache
+    );
+    assert_eq!(source.calls(), 1);
+    assert_eq!(
+        authz.authorize_at(&chain, t0 + DENY_TTL, wall).origin(),
+        Origin::Fresh
+    );
+    assert_eq!(source.calls(), 2);
+
+    // A failure (no allow to fall back on) is a deny cached for ERROR_TTL only.
+    source.set(Mode::Fail);
+    let t1 = t0 + Duration::from_secs(100);
+    assert_eq!(
+        code(&authz.authorize_at(&chain, t1, wall)),
+        "agent-unavailable"
+    );
+    assert_eq!(
+        authz
+            .authorize_at(&chain, t1 + Duration::from_millis(900), wall)
+            .origin(),
+        Origin::Cache
+    );
+    source.set(Mode::Allow);
+    let recovered = authz.authorize_at(&chain, t1 + ERROR_TTL, wall);
+    assert!(recovered.is_allowed() && recovered.origin() == Origin::Fresh);
+}
+
+#[test]
+fn cached_allow_ends_with_the_certificate() {
+    let ca = Ca::new("Test CA");
+    let store = store_for(&ca);
+    let source = Fake::new(Mode::Allow);
+    let authz = authorizer(&store, &source, settings(600, 600));
+    let (t0, wall) = (Instant::now(), SystemTime::now());
+    let (leaf, _) = ca.leaf(
+        &[&uri("web")],
+        (
+            wall - Duration::from_secs(60),
+            wall + Duration::from_secs(5),
+        ),
+    );
+    let chain = [leaf];
+    assert!(authz.authorize_at(&chain, t0, wall).is_allowed());
+    assert_eq!(
+        authz
+            .authorize_at(&chain, t0 + Duration::from_secs(4), wall)
+            .origin(),
+        Origin::Cache
+    );
+    let later = Duration::from_secs(7);
+    let answer = authz.authorize_at(&chain, t0 + later, wall + later);
+    assert_eq!(code(&answer), "expired");
+    // Not even as a stale allow when the source fails.
+    source.set(Mode::Fail);
+    assert_eq!(
+        code(&authz.authorize_at(&chain, t0 + later, wall + later)),
+        "expired"
+    );
+}
+
+#[test]
+fn verification_failures_are_specific_and_not_cached() {
+    let ca = Ca::new("Test CA");
+    let store = store_for(&ca);
+    let source = Fake::new(Mode::Allow);
+    let authz = authorizer(&store, &source, settings(60, 30));
+    let now = SystemTime::now();
+    let good = ca.web("web");
+    let foreign = Ca::new("Foreign CA");
+    let impostor = Ca::new("Test CA"); // same name as the real root, other key
+    let cases: Vec<(&str, Vec<Vec<u8>>)> = vec![
+        ("empty-chain", vec![]),
+        ("malformed", vec![vec![]]),
+        ("malformed", vec![b"garbage bytes, not DER".to_vec()]),
+        ("malformed", vec![vec![0x30; MAX_CERT_LEN + 1]]),
+        ("malformed", vec![good.clone(), b"garbage".to_vec()]),
+        ("chain-too-long", vec![good.clone(); MAX_CHAIN_LEN + 1]),
+        ("wrong-order", vec![ca.der.clone(), good.clone()]),
+        (
+            "no-spiffe-id",
+            vec![ca.leaf(&[], valid_for(Duration::from_secs(60))).0],
+        ),
+        (
+            "multiple-uris",
+            vec![
+                ca.leaf(
+                    &[&uri("web"), &uri("admin")],
+                    valid_for(Duration::from_secs(60)),
+                )
+                .0,
+            ],
+        ),
+        (
+            "not-a-service",
+            vec![
+                ca.leaf(
+                    &[&format!("spiffe://{TD}/agent/client/dc/dc1/id/node1")],
+                    valid_for(Duration::from_secs(60)),
+                )
+                .0,
+            ],
+        ),
+        (
+            "not-a-service",
+            vec![
+                ca.leaf(
+                    &["https://example.com/web"],
+                    valid_for(Duration::from_secs(60)),
+                )
+                .0,
+            ],
+        ),
+        (
+            "foreign-trust-domain",
+            vec![
+                ca.leaf(
+                    &["spiffe://other.consul/ns/default/dc/dc1/svc/web"],
+                    valid_for(Duration::from_secs(60)),
+                )
+                .0,
+            ],
+        ),
+        (
+            "expired",
+            vec![
+                ca.leaf(
+                    &[&uri("web")],
+                    (
+                        now - Duration::from_secs(7200),
+                        now - Duration::from_secs(3600),
+                    ),
+                )
+                .0,
+            ],
+        ),
+        (
+            "not-yet-valid",
+            vec![
+                ca.leaf(
+                    &[&uri("web")],
+                    (
+                        now + Duration::from_secs(3600),
+                        now + Duration::from_secs(7200),
+                    ),
+                )
+                .0,
+            ],
+        ),
+        ("unknown-issuer", vec![foreign.web("web")]),
+        ("bad-signature", vec![impostor.web("web")]),
+    ];
+    for (want, chain) in &cases {
+        let answer = authz.authorize(chain);
+        assert_eq!(code(&answer), *want, "{}", answer.reason());
+        assert!(
+            answer.peer().is_none(),
+            "no identity for an unverified chain"
+        );
+        assert_eq!(answer.principal(PrincipalForm::Service), None);
+    }
+    assert_eq!(source.calls(), 0);
+    assert_eq!(authz.status().entries, 0);
+
+    // The pure function gives the same answers and accepts the good chain.
+    let roots = ca.roots();
+    for (want, chain) in &cases {
+        assert_eq!(
+            verify_peer(chain, &roots, now, Usage::Client)
+                .unwrap_err()
+                .code(),
+            *want
+        );
+    }
+    let peer = verify_peer(&[&good], &roots, now, Usage::Client).unwrap();
+    assert_eq!(peer.spiffe_id, uri("web"));
+    assert!(peer.not_after >= peer.chain_not_after);
+}
+
+#[test]
+fn no_roots_and_bad_targets_are_denied() {
+    let ca = Ca::new("Test CA");
+    let source = Fake::new(Mode::Allow);
+    let empty = Arc::new(Store::new());
+    let authz = authorizer(&empty, &source, settings(60, 30));
+    assert_eq!(code(&authz.authorize(&[ca.web("web")])), "no-roots");
+
+    let authz = authorizer(&store_for(&ca), &source, settings(60, 30));
+    assert_eq!(
+        code(&authz.authorize_for(&[ca.web("web")], "bad target")),
+        "invalid-target"
+    );
+    // Another valid target: decided, never cached (its intentions are not watched).
+    let chain = [ca.web("web")];
+    assert!(authz.authorize_for(&chain, "other").is_allowed());
+    assert_eq!(authz.authorize_for(&chain, "other").origin(), Origin::Fresh);
+    assert_eq!(source.calls(), 2);
+    assert!(Authorizer::builder(empty, "bad target")
+        .source(source)
+        .build()
+        .is_err());
+}
+
+#[test]
+fn concurrent_identical_misses_make_one_call_per_identity() {
+    let ca = Ca::new("Test CA");
+    let store = store_for(&ca);
+    let source = Fake::slow(Mode::Allow, Duration::from_millis(200));
+    let authz = Arc::new(authorizer(&store, &source, settings(60, 30)));
+    let chains: Vec<Vec<Vec<u8>>> = ["web", "api", "etl", "bi"]
+        .iter()
+        .map(|s| vec![ca.web(s)])
+        .collect();
+    let threads = 24;
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|i| {
+            let (authz, barrier) = (authz.clone(), barrier.clone());
+            let chain = chains[i % chains.len()].clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                let answer = authz.authorize(&chain);
+                (
+                    answer.principal(PrincipalForm::Service).map(str::to_string),
+                    answer.is_allowed(),
+                    answer.origin(),
+                )
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(
+        source.calls(),
+        chains.len(),
+        "one call per distinct identity"
+    );
+    let services = ["web", "api", "etl", "bi"];
+    for (i, (principal, allowed, _)) in results.iter().enumerate() {
+        assert!(*allowed);
+        assert_eq!(principal.as_deref(), Some(services[i % services.len()]));
+    }
+    let fresh = results.iter().filter(|r| r.2 == Origin::Fresh).count();
+    assert_eq!(fresh, chains.len());
+    assert_eq!(authz.inner.flights.len(), 0);
+}
+
+#[test]
+fn a_panicking_source_denies_everyone_waiting() {
+    let ca = Ca::new("Test CA");
+    let store = store_for(&ca);
+    let source = Fake::slow(Mode::Panic, Duration::from_millis(200));
+    let authz = Arc::new(authorizer(&store, &source, settings(60, 30)));
+    let chain = vec![ca.web("web")];
+    let barrier = Arc::new(Barrier::new(4));
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let (authz, barrier, chain) = (authz.clone(), barrier.clone(), chain.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let answer = authz.authorize(&chain);
+                (answer.is_allowed(), code(&answer))
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(
+            h.join().expect("no panic reaches the caller"),
+            (false, "agent-unavailable")
+        );
+    }
+    assert_eq!(source.calls(), 1);
+}
+
+#[test]
+fn distinct_chains_with_the_same_leaf_do_not_share_decisions() {
+    let ca = Ca::new("Test CA");
+    let store = store_for(&ca);
+    let source = Fake::new(Mode::Allow);
+    let authz = authorizer(&store, &source, settings(60, 30));
+    let leaf = ca.web("web");
+    assert!(authz.authorize(std::slice::from_ref(&leaf)).is_allowed());
+    // Same leaf, plus an extra (valid) certificate: a different key, verified on its own.
+    let with_root = authz.authorize(&[leaf.clone(), ca.der.clone()]);
+    assert_eq!(with_root.origin(), Origin::Fresh);
+    // Same leaf, plus garbage: refused, not served from the leaf's entry.
+    assert_eq!(
+        code(&authz.authorize(&[leaf.clone(), b"junk".to_vec()])),
+        "malformed"
+    );
+    assert_eq!(source.calls(), 2);
+}
+
+#[test]
+fn shareable_across_threads() {
+    fn check<T: Send + Sync>() {}
+    check::<Authorizer>();
+    check::<Authorization>();
+    check::<AgentDecisionSource>();
+}

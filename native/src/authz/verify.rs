@@ -1,0 +1,247 @@
+//! Verification of a peer's certificate chain against the current Consul roots.
+//!
+//! A pure function of (chain, roots, time): no I/O, no cache, so the authenticator and
+//! the JCA trust manager share it. Cheap structural checks (parsing, the SPIFFE id, trust
+//! domain, validity period) run before signatures are checked, so garbage and obviously
+//! wrong certificates are refused without any public-key work.
+//!
+//! Parsing uses x509-parser; signatures and path building use rustls-webpki, with every
+//! current root as a trust anchor and both the roots' `IntermediateCerts` and the
+//! intermediates the peer presented as candidate intermediates.
+
+use super::reason::DenyReason;
+use crate::error::{clip, Error};
+use crate::snapshot::Roots;
+use crate::spiffe::ServiceId;
+use crate::x509::{colon_hex, unix_seconds, Usage, MAX_CERT_LEN};
+use rustls::pki_types::{CertificateDer, UnixTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use x509_parser::extensions::GeneralName;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+/// Most certificates accepted in a presented chain (a Connect chain is a leaf plus at
+/// most a couple of intermediates).
+pub const MAX_CHAIN_LEN: usize = 8;
+
+/// A peer whose chain verified: who it is and what its certificate says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peer {
+    /// The service identity (service, namespace, datacenter, partition, trust domain).
+    pub id: ServiceId,
+    /// The SPIFFE id in canonical form (`spiffe://<td>/ns/<ns>/dc/<dc>/svc/<name>`).
+    pub spiffe_id: String,
+    /// The leaf's serial in Consul's colon-hex form.
+    pub serial: String,
+    /// Start of the leaf's validity, seconds since the epoch.
+    pub not_before: i64,
+    /// End of the leaf's validity, seconds since the epoch.
+    pub not_after: i64,
+    /// Earliest end of validity among all presented certificates (leaf and
+    /// intermediates), seconds since the epoch: the chain is usable until then.
+    pub chain_not_after: i64,
+}
+
+/// Verifies a presented chain (leaf first, then intermediates) against `roots` at `now`.
+///
+/// The chain must parse, start with a non-CA leaf carrying exactly one URI SAN that is a
+/// Connect service SPIFFE id in the roots' trust domain, every presented certificate must
+/// be within its validity period, and the leaf must chain to one of the roots for the
+/// given `usage`. Each failure maps to its own [`DenyReason`].
+pub fn verify_peer<C: AsRef<[u8]>>(
+    chain: &[C],
+    roots: &Roots,
+    now: SystemTime,
+    usage: Usage,
+) -> Result<Peer, DenyReason> {
+    check_shape(chain)?;
+    let parsed = chain
+        .iter()
+        .enumerate()
+        .map(|(index, der)| parse(index, der.as_ref()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let leaf = &parsed[0];
+    if leaf.is_ca() {
+        return Err(DenyReason::WrongOrder);
+    }
+    let id = service_id(leaf)?;
+    if !id.trust_domain.eq_ignore_ascii_case(&roots.trust_domain) {
+        return Err(DenyReason::ForeignTrustDomain {
+            found: id.trust_domain.clone(),
+            expected: roots.trust_domain.clone(),
+        });
+    }
+    let now_s = unix_seconds(now);
+    let mut chain_not_after = i64::MAX;
+    for cert in &parsed {
+        let (start, end) = (
+            cert.validity().not_before.timestamp(),
+            cert.validity().not_after.timestamp(),
+        );
+        if now_s < start {
+            return Err(DenyReason::NotYetValid { not_before: start });
+        }
+        if now_s > end {
+            return Err(DenyReason::Expired { not_after: end });
+        }
+        chain_not_after = chain_not_after.min(end);
+    }
+    if roots.roots.is_empty() {
+        return Err(DenyReason::NoRoots);
+    }
+    verify_signatures(chain, roots, now, usage)?;
+    Ok(Peer {
+        spiffe_id: id.to_uri(),
+        id,
+        serial: colon_hex(leaf.raw_serial()),
+        not_before: leaf.validity().not_before.timestamp(),
+        not_after: leaf.validity().not_after.timestamp(),
+        chain_not_after,
+    })
+}
+
+/// Refuses, without parsing anything, input that cannot be a certificate chain: no
+/// certificate, too many, or one that is empty or larger than [`MAX_CERT_LEN`].
+#[inline]
+pub(crate) fn check_shape<C: AsRef<[u8]>>(chain: &[C]) -> Result<(), DenyReason> {
+    if chain.is_empty() {
+        return Err(DenyReason::EmptyChain);
+    }
+    if chain.len() > MAX_CHAIN_LEN {
+        return Err(DenyReason::ChainTooLong {
+            count: chain.len(),
+            max: MAX_CHAIN_LEN,
+        });
+    }
+    for (index, der) in chain.iter().enumerate() {
+        let len = der.as_ref().len();
+        if len == 0 || len > MAX_CERT_LEN {
+            return Err(DenyReason::Malformed {
+                index,
+                detail: if len == 0 {
+                    "empty".into()
+                } else {
+                    format!("{len} bytes exceed the {MAX_CERT_LEN}-byte limit")
+                },
+            });
+        }
+    }
+    Ok(())
+}
+
+fn parse(index: usize, der: &[u8]) -> Result<X509Certificate<'_>, DenyReason> {
+    let malformed = |detail: String| DenyReason::Malformed { index, detail };
+    match X509Certificate::from_der(der) {
+        Ok(([], cert)) => Ok(cert),
+        Ok((rest, _)) => Err(malformed(format!(
+            "{} trailing bytes after the certificate",
+            rest.len()
+        ))),
+        Err(e) => Err(malformed(format!("not DER X.509: {e}"))),
+    }
+}
+
+/// The single URI SAN of the leaf, parsed as a Connect service id.
+fn service_id(leaf: &X509Certificate<'_>) -> Result<ServiceId, DenyReason> {
+    let san = leaf
+        .subject_alternative_name()
+        .map_err(|e| DenyReason::Malformed {
+            index: 0,
+            detail: format!("malformed subjectAltName: {e}"),
+        })?;
+    let mut uris = san
+        .iter()
+        .flat_map(|ext| ext.value.general_names.iter())
+        .filter_map(|name| match name {
+            GeneralName::URI(uri) => Some(*uri),
+            _ => None,
+        });
+    let (first, count) = match uris.next() {
+        None => return Err(DenyReason::NoSpiffeId),
+        Some(first) => (first, 1 + uris.count()),
+    };
+    if count > 1 {
+        return Err(DenyReason::MultipleUris(count));
+    }
+    ServiceId::parse(first).map_err(|e| DenyReason::NotAService {
+        uri: clip(first),
+        detail: match e {
+            Error::SpiffeId { reason, .. } => reason.to_string(),
+            other => other.to_string(),
+        },
+    })
+}
+
+fn verify_signatures<C: AsRef<[u8]>>(
+    chain: &[C],
+    roots: &Roots,
+    now: SystemTime,
+    usage: Usage,
+) -> Result<(), DenyReason> {
+    let anchors = roots
+        .roots
+        .iter()
+        .filter_map(|r| webpki::anchor_from_trusted_cert(&r.cert).ok())
+        .collect::<Vec<_>>();
+    if anchors.is_empty() {
+        return Err(DenyReason::NoRoots);
+    }
+    let intermediates: Vec<CertificateDer<'_>> = chain[1..]
+        .iter()
+        .map(|c| CertificateDer::from(c.as_ref()))
+        .chain(
+            roots
+                .roots
+                .iter()
+                .flat_map(|r| r.intermediates.iter())
+                .map(|c| CertificateDer::from(c.as_ref())),
+        )
+        .collect();
+    let leaf = CertificateDer::from(chain[0].as_ref());
+    let ee = webpki::EndEntityCert::try_from(&leaf).map_err(|e| DenyReason::Malformed {
+        index: 0,
+        detail: format!("not a usable end-entity certificate: {e}"),
+    })?;
+    let time = UnixTime::since_unix_epoch(now.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO));
+    let eku = match usage {
+        Usage::Client => webpki::KeyUsage::client_auth(),
+        Usage::Server => webpki::KeyUsage::server_auth(),
+    };
+    ee.verify_for_usage(
+        webpki::ALL_VERIFICATION_ALGS,
+        &anchors,
+        &intermediates,
+        time,
+        eku,
+        None,
+        None,
+    )
+    .map(|_| ())
+    .map_err(|e| map_webpki(e, usage))
+}
+
+fn map_webpki(e: webpki::Error, usage: Usage) -> DenyReason {
+    use webpki::Error as E;
+    let seconds = |t: UnixTime| i64::try_from(t.as_secs()).unwrap_or(i64::MAX);
+    match e {
+        E::UnknownIssuer => DenyReason::UnknownIssuer,
+        E::InvalidSignatureForPublicKey
+        | E::UnsupportedSignatureAlgorithmForPublicKeyContext(_)
+        | E::UnsupportedSignatureAlgorithmContext(_)
+        | E::SignatureAlgorithmMismatch => DenyReason::BadSignature,
+        E::CertExpired { not_after, .. } => DenyReason::Expired {
+            not_after: seconds(not_after),
+        },
+        E::CertNotValidYet { not_before, .. } => DenyReason::NotYetValid {
+            not_before: seconds(not_before),
+        },
+        E::CaUsedAsEndEntity => DenyReason::WrongOrder,
+        E::RequiredEkuNotFoundContext(_) => DenyReason::ChainInvalid(format!(
+            "the leaf's extended key usage does not allow TLS {} authentication",
+            match usage {
+                Usage::Client => "client",
+                Usage::Server => "server",
+            }
+        )),
+        other => DenyReason::ChainInvalid(format!("{other:?}")),
+    }
+}

@@ -1,0 +1,136 @@
+//! JNI exports for `io.consulconnect.presto.jni.TlsBridge`: peer verification for the JCA
+//! trust manager. Marshalling only; the checks are [`crate::peer::verify`].
+//!
+//! A refused peer becomes a `io.consulconnect.presto.ssl.PeerRefusedException` (a
+//! `java.security.cert.CertificateException`) carrying the reason's code and message, so
+//! the JDK's TLS stack aborts the handshake with that reason. Every export runs inside
+//! [`guard`]: bad arguments become `IllegalArgumentException`, panics and other errors
+//! `ConsulConnectException`.
+
+use crate::error::Error;
+use crate::ffi::jni::{guard, handle_arg, string_arg, string_array, Failure};
+use crate::handles;
+use crate::peer::{self, Expected, Refusal, Side};
+use jni::objects::{JByteArray, JClass, JObject, JObjectArray, JString, JValue};
+use jni::sys::{jboolean, jlong, jobjectArray, jstring, JNI_FALSE};
+use jni::JNIEnv;
+use std::time::SystemTime;
+
+const PEER_REFUSED: &str = "io/consulconnect/presto/ssl/PeerRefusedException";
+
+/// Longest chain read from Java: one more than verification accepts, so an overlong
+/// chain is refused for its length without copying all of it.
+const MAX_CHAIN_READ: i32 = crate::authz::MAX_CHAIN_LEN as i32 + 1;
+
+/// `String[] TlsBridge.verifyPeer(long handle, byte[][] chainDer, boolean clientSide,
+/// String expected)`: verifies the chain a peer presented (DER, leaf first) against the
+/// handle's current roots and, when `expected` is not null, checks the peer is that
+/// identity (`*`, a service name or a SPIFFE id; required when `clientSide`). Returns
+/// `{spiffeId, trustDomain, partition, namespace, datacenter, service, serial}`; throws
+/// `PeerRefusedException(code, message)` when the peer is refused.
+#[no_mangle]
+pub extern "system" fn Java_io_consulconnect_presto_jni_TlsBridge_verifyPeer<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    chain: JObjectArray<'local>,
+    client_side: jboolean,
+    expected: JString<'local>,
+) -> jobjectArray {
+    guard(&mut env, |env| {
+        let id = handle_arg(handle)?;
+        let chain = chain_arg(env, &chain)?;
+        let expected = if expected.is_null() {
+            None
+        } else {
+            Some(Expected::parse(&string_arg(env, &expected, "expected")?)?)
+        };
+        let side = if client_side == JNI_FALSE {
+            Side::Server
+        } else {
+            Side::Client
+        };
+        let verdict = handles::with(id, |h| {
+            let snapshot = h.identity.snapshot();
+            Ok(peer::verify(
+                snapshot.as_deref(),
+                &chain,
+                side,
+                expected.as_ref(),
+                SystemTime::now(),
+            ))
+        })?;
+        match verdict {
+            Ok(p) => string_array(
+                env,
+                &[
+                    &p.spiffe_id,
+                    &p.id.trust_domain,
+                    &p.id.partition,
+                    &p.id.namespace,
+                    &p.id.datacenter,
+                    &p.id.service,
+                    &p.serial,
+                ],
+            ),
+            Err(refusal) => Err(throw_refused(env, &refusal)),
+        }
+    })
+}
+
+/// `String TlsBridge.normalizeExpected(String expected)`: the canonical form of an
+/// expected peer identity (`*`, a service name or a SPIFFE id); throws
+/// `IllegalArgumentException` for anything else.
+#[no_mangle]
+pub extern "system" fn Java_io_consulconnect_presto_jni_TlsBridge_normalizeExpected<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    expected: JString<'local>,
+) -> jstring {
+    guard(&mut env, |env| {
+        let expected = Expected::parse(&string_arg(env, &expected, "expected")?)?;
+        Ok(env.new_string(expected.to_string())?.into_raw())
+    })
+}
+
+/// Reads a non-null `byte[][]` with non-null elements.
+fn chain_arg(env: &mut JNIEnv<'_>, chain: &JObjectArray<'_>) -> Result<Vec<Vec<u8>>, Failure> {
+    if chain.is_null() {
+        return Err(Error::InvalidArgument("certificate chain is null".into()).into());
+    }
+    let len = env.get_array_length(chain)?.min(MAX_CHAIN_READ);
+    let mut certs = Vec::with_capacity(len as usize);
+    for i in 0..len {
+        let der = JByteArray::from(env.get_object_array_element(chain, i)?);
+        if der.is_null() {
+            return Err(
+                Error::InvalidArgument(format!("certificate #{i} of the chain is null")).into(),
+            );
+        }
+        certs.push(env.convert_byte_array(&der)?);
+        env.delete_local_ref(der)?;
+    }
+    Ok(certs)
+}
+
+/// Throws `PeerRefusedException(code, message)` and returns the failure that tells
+/// [`guard`] an exception is pending.
+fn throw_refused(env: &mut JNIEnv<'_>, refusal: &Refusal) -> Failure {
+    let thrown = (|| -> jni::errors::Result<()> {
+        let code: JObject = env.new_string(refusal.code())?.into();
+        let message: JObject = env.new_string(refusal.to_string())?.into();
+        let exception = env.new_object(
+            PEER_REFUSED,
+            "(Ljava/lang/String;Ljava/lang/String;)V",
+            &[JValue::Object(&code), JValue::Object(&message)],
+        )?;
+        env.throw(jni::objects::JThrowable::from(exception))
+    })();
+    match thrown {
+        Ok(()) => Failure::Jni(jni::errors::Error::JavaException),
+        // The exception class could not be made (a pending error, say OutOfMemoryError,
+        // stays pending): report the refusal through the generic path.
+        Err(jni::errors::Error::JavaException) => Failure::Jni(jni::errors::Error::JavaException),
+        Err(_) => Failure::Core(Error::Certificate(refusal.to_string())),
+    }
+}
