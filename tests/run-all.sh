@@ -2,7 +2,8 @@
 # Runs every test of the project on a fresh or warm machine:
 #   formatting and lint (cargo fmt --check, cargo clippy -D warnings),
 #   cargo tests (unit, real Consul integration, C ABI),
-#   the Gradle build (native library → jar → plugin zip) with its JUnit tests.
+#   the Gradle build (native library → jar → plugin zip) with its JUnit tests,
+#   the end-to-end test with a real Trino cluster (tests/trino/e2e-mtls.sh).
 # Ends with a summary line "N passed, N failed".
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,14 +47,26 @@ PY
 )"
 junit_passed=$((junit_tests - junit_failed))
 
-zip=$(ls build/distributions/presto-consul-connect-*.zip 2>/dev/null | head -1 || true)
+zip=$(ls "$root"/build/distributions/presto-consul-connect-*.zip 2>/dev/null | head -1 || true)
+
+# End to end: a real Trino coordinator + worker with the plugin zip installed as the
+# README tells operators, Consul-issued mTLS, intentions, rotation (tests/trino/).
+e2e_passed=0 e2e_failed=0
+echo "== end-to-end: Trino + Consul + plugin (tests/trino/e2e-mtls.sh)"
+if [ -n "$zip" ] && cargo build --release --quiet --bin consul-connect \
+   && PCC_PLUGIN_ZIP="$zip" PCC_TOOL="$root/target/release/consul-connect" bash tests/trino/e2e-mtls.sh; then
+  e2e_passed=1
+else
+  e2e_failed=1
+fi
 echo
 echo "== summary ($(( $(date +%s) - start ))s)"
 echo "cargo: ${cargo_passed:-0} passed, ${cargo_failed:-0} failed"
 echo "junit: ${junit_passed} passed, ${junit_failed} failed"
+echo "end-to-end: ${e2e_passed} passed, ${e2e_failed} failed"
 echo "plugin zip: ${zip:-MISSING}"
-total_passed=$(( ${cargo_passed:-0} + junit_passed ))
-total_failed=$(( ${cargo_failed:-0} + junit_failed ))
+total_passed=$(( ${cargo_passed:-0} + junit_passed + e2e_passed ))
+total_failed=$(( ${cargo_failed:-0} + junit_failed + e2e_failed ))
 echo "${total_passed} passed, ${total_failed} failed"
 if [ "$cargo_rc" -ne 0 ] || [ "$gradle_rc" -ne 0 ] || [ -z "$zip" ] || [ "$total_failed" -ne 0 ] \
    || [ "${cargo_passed:-0}" -eq 0 ] || [ "$junit_passed" -eq 0 ]; then

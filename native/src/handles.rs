@@ -8,13 +8,14 @@
 //! Lookups are lock-free (an [`ArcSwap`] of an immutable map); only open and close take a
 //! mutex.
 
+use crate::authz::Authorizer;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::watch::Identity;
 use arc_swap::ArcSwap;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 /// One open identity as the FFI layers see it.
 #[derive(Debug)]
@@ -23,6 +24,39 @@ pub struct Handle {
     pub id: u64,
     /// The running identity.
     pub identity: Identity,
+    /// Authorization for this identity, started on first use.
+    authorizer: OnceLock<Authorizer>,
+    authorizer_init: Mutex<()>,
+}
+
+impl Handle {
+    /// The authorizer (decision cache + intentions watch), started on first use. Fails
+    /// when no target service is configured.
+    pub fn authorizer(&self) -> Result<&Authorizer> {
+        if let Some(authorizer) = self.authorizer.get() {
+            return Ok(authorizer);
+        }
+        let _init = self
+            .authorizer_init
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if self.authorizer.get().is_none() {
+            let _ = self
+                .authorizer
+                .set(Authorizer::from_identity(&self.identity)?);
+        }
+        self.authorizer
+            .get()
+            .ok_or_else(|| Error::NotReady("authorizer did not start".into()))
+    }
+
+    /// Stops the watchers of the identity and, if started, of the authorizer.
+    fn close(&self) {
+        if let Some(authorizer) = self.authorizer.get() {
+            authorizer.close();
+        }
+        self.identity.close();
+    }
 }
 
 struct Entry {
@@ -53,7 +87,12 @@ pub fn open(properties: BTreeMap<String, String>) -> Result<u64> {
     let settings = Settings::from_properties(&properties)?;
     let identity = Identity::open(settings)?;
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    let handle = Arc::new(Handle { id, identity });
+    let handle = Arc::new(Handle {
+        id,
+        identity,
+        authorizer: OnceLock::new(),
+        authorizer_init: Mutex::new(()),
+    });
     entries.push(Entry {
         handle: handle.clone(),
         properties,
@@ -85,7 +124,7 @@ pub fn close(id: u64) -> Result<()> {
         map.remove(&id);
         map
     });
-    entry.handle.identity.close();
+    entry.handle.close();
     Ok(())
 }
 

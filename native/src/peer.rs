@@ -210,9 +210,149 @@ fn valid_service_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::snapshot::{Leaf, Root, Roots, Store};
+    use rcgen::{
+        BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose as Eku, IsCa, Issuer, KeyPair,
+        SanType,
+    };
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    const TD: &str = "11111111-2222-3333-4444-555555555555.consul";
 
     fn id(uri: &str) -> ServiceId {
         ServiceId::parse(uri).unwrap()
+    }
+
+    fn svc(service: &str) -> String {
+        format!("spiffe://{TD}/ns/default/dc/dc1/svc/{service}")
+    }
+
+    /// A CA (rcgen, EC P-256) and leaves it signs.
+    struct Ca {
+        params: CertificateParams,
+        key: KeyPair,
+        der: Vec<u8>,
+    }
+
+    impl Ca {
+        fn new(name: &str) -> Ca {
+            let key = KeyPair::generate().unwrap();
+            let mut params = CertificateParams::default();
+            params.distinguished_name = rcgen::DistinguishedName::new();
+            params
+                .distinguished_name
+                .push(rcgen::DnType::CommonName, name);
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            let der = params.self_signed(&key).unwrap().der().to_vec();
+            Ca { params, key, der }
+        }
+
+        fn leaf(&self, service: &str, usages: Vec<Eku>) -> (Vec<u8>, KeyPair) {
+            let key = KeyPair::generate().unwrap();
+            let mut params = CertificateParams::default();
+            params.subject_alt_names = vec![SanType::URI(svc(service).try_into().unwrap())];
+            params.extended_key_usages = usages;
+            let now = SystemTime::now();
+            params.not_before = (now - Duration::from_secs(60)).into();
+            params.not_after = (now + Duration::from_secs(3600)).into();
+            let issuer = Issuer::from_params(&self.params, &self.key);
+            (params.signed_by(&key, &issuer).unwrap().der().to_vec(), key)
+        }
+
+        fn both(&self, service: &str) -> Vec<u8> {
+            self.leaf(service, vec![Eku::ServerAuth, Eku::ClientAuth]).0
+        }
+
+        /// A snapshot whose own leaf is `service`'s and whose root is this CA.
+        fn snapshot(&self, service: &str) -> Arc<Snapshot> {
+            let (der, key) = self.leaf(service, vec![Eku::ServerAuth, Eku::ClientAuth]);
+            let leaf = Leaf {
+                info: crate::x509::leaf_info(&der).unwrap(),
+                chain: vec![der.into()],
+                key_pkcs8: zeroize::Zeroizing::new(key.serialize_der()),
+            };
+            let roots = Roots {
+                trust_domain: TD.into(),
+                roots: vec![Root {
+                    id: "root".into(),
+                    cert: self.der.clone().into(),
+                    intermediates: vec![],
+                    active: true,
+                }],
+            };
+            let store = Store::new();
+            store.publish(Arc::new(leaf), Arc::new(roots));
+            store.load().unwrap()
+        }
+    }
+
+    #[test]
+    fn a_client_accepts_the_expected_server_only() {
+        let ca = Ca::new("ca");
+        let web = ca.snapshot("web");
+        let now = SystemTime::now();
+        let trino = Expected::parse("trino").unwrap();
+        let peer = verify(
+            Some(&web),
+            &[ca.both("trino")],
+            Side::Client,
+            Some(&trino),
+            now,
+        )
+        .unwrap();
+        assert_eq!(peer.spiffe_id, svc("trino"));
+        let refused = verify(
+            Some(&web),
+            &[ca.both("api")],
+            Side::Client,
+            Some(&trino),
+            now,
+        )
+        .unwrap_err();
+        assert_eq!(refused.code(), "unexpected-identity");
+        assert!(refused.to_string().contains("/svc/api"), "{refused}");
+        assert!(refused.to_string().contains("`trino`"), "{refused}");
+    }
+
+    #[test]
+    fn a_server_accepts_any_verified_client_and_checks_the_usage() {
+        let ca = Ca::new("ca");
+        let trino = ca.snapshot("trino");
+        let now = SystemTime::now();
+        let peer = verify(Some(&trino), &[ca.both("web")], Side::Server, None, now).unwrap();
+        assert_eq!(peer.id.service, "web");
+        // A leaf that may only authenticate servers is no client, and vice versa.
+        let (server_only, _) = ca.leaf("web", vec![Eku::ServerAuth]);
+        let r = verify(Some(&trino), &[&server_only], Side::Server, None, now).unwrap_err();
+        assert_eq!(r.code(), "chain-invalid", "{r}");
+        let (client_only, _) = ca.leaf("trino", vec![Eku::ClientAuth]);
+        let any = Expected::AnyService;
+        let r = verify(Some(&trino), &[&client_only], Side::Client, Some(&any), now).unwrap_err();
+        assert_eq!(r.code(), "chain-invalid", "{r}");
+    }
+
+    #[test]
+    fn another_ca_is_refused_on_both_sides() {
+        let (ours, theirs) = (Ca::new("ours"), Ca::new("theirs"));
+        let snapshot = ours.snapshot("web");
+        let now = SystemTime::now();
+        let any = Expected::AnyService;
+        let forged = theirs.both("trino");
+        let r = verify(Some(&snapshot), &[&forged], Side::Client, Some(&any), now).unwrap_err();
+        assert_eq!(r.code(), "unknown-issuer");
+        assert!(
+            r.to_string()
+                .starts_with("Consul Connect refused the server certificate"),
+            "{r}"
+        );
+        let r = verify(Some(&snapshot), &[&forged], Side::Server, None, now).unwrap_err();
+        assert_eq!(r.code(), "unknown-issuer");
+        assert!(
+            r.to_string()
+                .starts_with("Consul Connect refused the client certificate"),
+            "{r}"
+        );
     }
 
     #[test]

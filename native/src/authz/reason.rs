@@ -11,11 +11,11 @@ use std::time::{Duration, UNIX_EPOCH};
 #[non_exhaustive]
 pub enum DenyReason {
     /// The client presented no certificate at all.
-    #[error("no client certificate was presented")]
+    #[error("no peer certificate was presented")]
     EmptyChain,
 
     /// The client presented more certificates than any Connect chain has.
-    #[error("the client presented {count} certificates; at most {max} are accepted")]
+    #[error("the peer presented {count} certificates; at most {max} are accepted")]
     ChainTooLong {
         /// How many were presented.
         count: usize,
@@ -24,7 +24,7 @@ pub enum DenyReason {
     },
 
     /// A certificate of the chain is not a well-formed X.509 certificate.
-    #[error("certificate #{index} of the client chain is malformed: {detail}")]
+    #[error("certificate #{index} of the peer chain is malformed: {detail}")]
     Malformed {
         /// Position in the presented chain (0 = leaf).
         index: usize,
@@ -33,25 +33,27 @@ pub enum DenyReason {
     },
 
     /// The first certificate is a CA certificate: the chain is out of order (the leaf
-    /// must come first) or the client presented a CA as its identity.
-    #[error("the first certificate of the client chain is a CA certificate, not a leaf (chain out of order?)")]
+    /// must come first) or the peer presented a CA as its identity.
+    #[error("the first certificate of the peer chain is a CA certificate, not a leaf (chain out of order?)")]
     WrongOrder,
 
     /// No Consul CA roots are known yet (the identity has not been fetched).
-    #[error("no Consul CA roots are available yet; cannot verify client certificates")]
+    #[error("no Consul CA roots are available yet; cannot verify peer certificates")]
     NoRoots,
 
     /// The leaf carries no URI subject alternative name, so it names no Connect service.
-    #[error("the client certificate carries no SPIFFE id (no URI SAN): not a Consul Connect certificate")]
+    #[error(
+        "the peer certificate carries no SPIFFE id (no URI SAN): not a Consul Connect certificate"
+    )]
     NoSpiffeId,
 
     /// The leaf carries several URI SANs; a Connect leaf has exactly one.
-    #[error("the client certificate carries {0} URI SANs; a Consul Connect leaf has exactly one")]
+    #[error("the peer certificate carries {0} URI SANs; a Consul Connect leaf has exactly one")]
     MultipleUris(usize),
 
     /// The single URI SAN is not the SPIFFE id of a Connect *service* (e.g. an agent or
     /// mesh-gateway id, or not a SPIFFE id at all).
-    #[error("the client's URI SAN `{uri}` is not a Consul Connect service identity: {detail}")]
+    #[error("the peer's URI SAN `{uri}` is not a Consul Connect service identity: {detail}")]
     NotAService {
         /// The URI (shortened when long).
         uri: String,
@@ -60,7 +62,7 @@ pub enum DenyReason {
     },
 
     /// The SPIFFE id belongs to another trust domain than this cluster's.
-    #[error("the client's trust domain `{found}` is not this cluster's `{expected}`")]
+    #[error("the peer's trust domain `{found}` is not this cluster's `{expected}`")]
     ForeignTrustDomain {
         /// Trust domain of the client's SPIFFE id.
         found: String,
@@ -69,29 +71,29 @@ pub enum DenyReason {
     },
 
     /// A certificate of the chain has expired.
-    #[error("the client certificate expired at {}", rfc3339(*not_after))]
+    #[error("the peer certificate expired at {}", rfc3339(*not_after))]
     Expired {
         /// End of validity, seconds since the epoch.
         not_after: i64,
     },
 
     /// A certificate of the chain is not valid yet.
-    #[error("the client certificate is not valid before {}", rfc3339(*not_before))]
+    #[error("the peer certificate is not valid before {}", rfc3339(*not_before))]
     NotYetValid {
         /// Start of validity, seconds since the epoch.
         not_before: i64,
     },
 
     /// The chain does not lead to any of the current Consul CA roots.
-    #[error("the client certificate was not issued by a current Consul CA root (unknown issuer)")]
+    #[error("the peer certificate was not issued by a current Consul CA root (unknown issuer)")]
     UnknownIssuer,
 
     /// A signature in the chain does not verify (forged or corrupted certificate).
-    #[error("a signature in the client chain does not verify against the Consul CA (forged or corrupted certificate)")]
+    #[error("a signature in the peer chain does not verify against the Consul CA (forged or corrupted certificate)")]
     BadSignature,
 
     /// Chain verification failed for another reason.
-    #[error("the client chain does not verify: {0}")]
+    #[error("the peer chain does not verify: {0}")]
     ChainInvalid(String),
 
     /// The requested target is not a valid Consul service name.

@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::ffi::panic_message;
 use crate::handles;
 use crate::spiffe::ServiceId;
-use jni::objects::{JClass, JObject, JObjectArray, JString, JValue};
+use jni::objects::{JByteArray, JClass, JObject, JObjectArray, JString, JThrowable, JValue};
 use jni::sys::{jlong, jobject, jobjectArray, jstring};
 use jni::JNIEnv;
 use std::collections::BTreeMap;
@@ -119,17 +119,25 @@ pub(crate) fn string_arg(
     Ok(env.get_string(value)?.into())
 }
 
-pub(crate) fn string_array<'local>(
-    env: &mut JNIEnv<'local>,
-    items: &[&str],
+pub(crate) fn string_array(env: &mut JNIEnv<'_>, items: &[&str]) -> Result<jobjectArray, Failure> {
+    let items: Vec<Option<&str>> = items.iter().copied().map(Some).collect();
+    nullable_string_array(env, &items)
+}
+
+/// A `String[]` whose absent items are null.
+pub(crate) fn nullable_string_array(
+    env: &mut JNIEnv<'_>,
+    items: &[Option<&str>],
 ) -> Result<jobjectArray, Failure> {
     let len =
         i32::try_from(items.len()).map_err(|_| Error::InvalidArgument("array too large".into()))?;
     let array = env.new_object_array(len, "java/lang/String", JObject::null())?;
     for (i, item) in items.iter().enumerate() {
-        let s = env.new_string(item)?;
-        env.set_object_array_element(&array, i as i32, &s)?;
-        env.delete_local_ref(s)?;
+        if let Some(item) = item {
+            let s = env.new_string(item)?;
+            env.set_object_array_element(&array, i as i32, &s)?;
+            env.delete_local_ref(s)?;
+        }
     }
     Ok(array.into_raw())
 }
@@ -403,5 +411,163 @@ pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_status<'loc
             expired,
         ];
         object_array(env, items)
+    })
+}
+
+/// Java exception for a denied client: `(String code, String message)`.
+const ACCESS_DENIED: &str = "io/consulconnect/presto/ConnectAccessDeniedException";
+
+/// Reads a `byte[][]` certificate chain, bounded before anything is copied.
+pub(crate) fn chain_arg(
+    env: &mut JNIEnv<'_>,
+    chain: &JObjectArray<'_>,
+) -> Result<Vec<Vec<u8>>, Failure> {
+    if chain.is_null() {
+        return Err(Error::InvalidArgument("certificate chain is null".into()).into());
+    }
+    let len = env.get_array_length(chain)?;
+    if len <= 0 {
+        return Err(Error::InvalidArgument("certificate chain is empty".into()).into());
+    }
+    if len as usize > crate::authz::MAX_CHAIN_LEN {
+        return Err(Error::InvalidArgument(format!(
+            "certificate chain has {len} certificates; at most {} are accepted",
+            crate::authz::MAX_CHAIN_LEN
+        ))
+        .into());
+    }
+    let mut certs = Vec::with_capacity(len as usize);
+    for i in 0..len {
+        let element = JByteArray::from(env.get_object_array_element(chain, i)?);
+        if element.is_null() {
+            return Err(
+                Error::InvalidArgument(format!("certificate {i} of the chain is null")).into(),
+            );
+        }
+        let size = env.get_array_length(&element)?;
+        if size <= 0 || size as usize > crate::x509::MAX_CERT_LEN {
+            return Err(Error::InvalidArgument(format!(
+                "certificate {i} of the chain is {size} bytes; 1 to {} are accepted",
+                crate::x509::MAX_CERT_LEN
+            ))
+            .into());
+        }
+        certs.push(env.convert_byte_array(&element)?);
+        env.delete_local_ref(element)?;
+    }
+    Ok(certs)
+}
+
+/// Throws `ConnectAccessDeniedException(code, message)`.
+fn throw_denied(env: &mut JNIEnv<'_>, code: &str, message: &str) -> Result<(), Failure> {
+    let code = env.new_string(code)?;
+    let message = env.new_string(message)?;
+    let exception = env.new_object(
+        ACCESS_DENIED,
+        "(Ljava/lang/String;Ljava/lang/String;)V",
+        &[JValue::Object(&code), JValue::Object(&message)],
+    )?;
+    env.throw(JThrowable::from(exception))?;
+    Err(Failure::Jni(jni::errors::Error::JavaException))
+}
+
+/// Maps a deny caused by the arguments themselves to `IllegalArgumentException`.
+fn check_input(answer: &crate::authz::Authorization) -> Result<(), Failure> {
+    match answer.deny_reason() {
+        Some(reason) if reason.is_invalid_input() => {
+            Err(Error::InvalidArgument(answer.reason().to_string()).into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `String NativeBridge.authorize(long handle, byte[][] chain)`: the hot path of the
+/// authenticator. Verifies the client chain (DER, leaf first) against the Consul roots
+/// and authorizes it for the configured target (cached); returns the principal, or
+/// throws `ConnectAccessDeniedException` with the reason (`IllegalArgumentException`
+/// for null, empty, oversized or garbage input).
+#[no_mangle]
+pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_authorize<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    chain: JObjectArray<'local>,
+) -> jstring {
+    guard(&mut env, |env| {
+        let chain = chain_arg(env, &chain)?;
+        let handle = handles::get(handle_arg(handle)?)?;
+        let authorizer = handle.authorizer()?;
+        let answer = authorizer.authorize(&chain);
+        check_input(&answer)?;
+        match (answer.is_allowed(), authorizer.principal(&answer)) {
+            (true, Some(principal)) => Ok(env.new_string(principal)?.into_raw()),
+            _ => {
+                let code = answer.deny_reason().map_or("denied", |r| r.code());
+                throw_denied(env, code, answer.reason())?;
+                Ok(std::ptr::null_mut())
+            }
+        }
+    })
+}
+
+/// `String[] NativeBridge.authorizeDetailed(long handle, byte[][] chain, String target)`:
+/// the full answer, for callers that want the identity. `target` null means the
+/// configured target (cached); an explicit target is always asked fresh. Layout:
+/// `{allowed ("true"/"false"), code, reason, consulReason, spiffeId, trustDomain,
+/// partition, namespace, datacenter, service, principal, origin}`; absent values are null.
+#[no_mangle]
+pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_authorizeDetailed<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    chain: JObjectArray<'local>,
+    target: JString<'local>,
+) -> jobjectArray {
+    guard(&mut env, |env| {
+        let chain = chain_arg(env, &chain)?;
+        let target = if target.is_null() {
+            None
+        } else {
+            Some(string_arg(env, &target, "target")?)
+        };
+        let handle = handles::get(handle_arg(handle)?)?;
+        let authorizer = handle.authorizer()?;
+        let answer = match &target {
+            None => authorizer.authorize(&chain),
+            Some(t) => authorizer.authorize_for(&chain, t),
+        };
+        check_input(&answer)?;
+        let id = answer.service_id();
+        let origin = format!("{:?}", answer.origin()).to_ascii_lowercase();
+        let fields: [Option<&str>; 12] = [
+            Some(if answer.is_allowed() { "true" } else { "false" }),
+            Some(answer.deny_reason().map_or("allowed", |r| r.code())),
+            Some(answer.reason()),
+            answer.consul_reason(),
+            answer.spiffe_id(),
+            id.map(|i| i.trust_domain.as_str()),
+            id.map(|i| i.partition.as_str()),
+            id.map(|i| i.namespace.as_str()),
+            id.map(|i| i.datacenter.as_str()),
+            id.map(|i| i.service.as_str()),
+            authorizer.principal(&answer),
+            Some(origin.as_str()),
+        ];
+        nullable_string_array(env, &fields)
+    })
+}
+
+/// `void NativeBridge.startAuthorization(long handle)`: starts the authorizer now, so
+/// that a missing target fails at start rather than on the first client.
+#[no_mangle]
+pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_startAuthorization<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) {
+    guard(&mut env, |_| {
+        let handle = handles::get(handle_arg(handle)?)?;
+        handle.authorizer()?;
+        Ok(())
     })
 }

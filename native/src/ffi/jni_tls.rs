@@ -18,10 +18,6 @@ use std::time::SystemTime;
 
 const PEER_REFUSED: &str = "io/consulconnect/presto/ssl/PeerRefusedException";
 
-/// Longest chain read from Java: one more than verification accepts, so an overlong
-/// chain is refused for its length without copying all of it.
-const MAX_CHAIN_READ: i32 = crate::authz::MAX_CHAIN_LEN as i32 + 1;
-
 /// `String[] TlsBridge.verifyPeer(long handle, byte[][] chainDer, boolean clientSide,
 /// String expected)`: verifies the chain a peer presented (DER, leaf first) against the
 /// handle's current roots and, when `expected` is not null, checks the peer is that
@@ -50,16 +46,14 @@ pub extern "system" fn Java_io_consulconnect_presto_jni_TlsBridge_verifyPeer<'lo
         } else {
             Side::Client
         };
-        let verdict = handles::with(id, |h| {
-            let snapshot = h.identity.snapshot();
-            Ok(peer::verify(
-                snapshot.as_deref(),
-                &chain,
-                side,
-                expected.as_ref(),
-                SystemTime::now(),
-            ))
-        })?;
+        let snapshot = handles::with(id, |h| Ok(h.identity.snapshot()))?;
+        let verdict = peer::verify(
+            snapshot.as_deref(),
+            &chain,
+            side,
+            expected.as_ref(),
+            SystemTime::now(),
+        );
         match verdict {
             Ok(p) => string_array(
                 env,
@@ -98,7 +92,9 @@ fn chain_arg(env: &mut JNIEnv<'_>, chain: &JObjectArray<'_>) -> Result<Vec<Vec<u
     if chain.is_null() {
         return Err(Error::InvalidArgument("certificate chain is null".into()).into());
     }
-    let len = env.get_array_length(chain)?.min(MAX_CHAIN_READ);
+    // The JDK caps presented chains (jdk.tls.maxCertificateChainLength, 10 by default);
+    // verification refuses more than authz::MAX_CHAIN_LEN.
+    let len = env.get_array_length(chain)?;
     let mut certs = Vec::with_capacity(len as usize);
     for i in 0..len {
         let der = JByteArray::from(env.get_object_array_element(chain, i)?);

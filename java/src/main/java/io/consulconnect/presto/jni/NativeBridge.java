@@ -101,4 +101,38 @@ public final class NativeBridge {
      * @return the status
      */
     public static native Object[] status(long handle);
+    /**
+     * Verifies a client chain against the current Consul roots and authorizes it for the
+     * configured target service (decisions are cached). The authenticator's hot path.
+     *
+     * @param handle from {@link #open}
+     * @param chain DER certificates, the client's leaf first
+     * @return the principal (service name or SPIFFE ID, per {@code consul.authz.principal})
+     * @throws io.consulconnect.presto.ConnectAccessDeniedException when the client is denied,
+     *     with the reason
+     * @throws IllegalArgumentException for a null, empty, oversized or unparsable chain
+     */
+    public static native String authorize(long handle, byte[][] chain);
+
+    /**
+     * The full authorization answer. Does not throw on a deny.
+     *
+     * @param handle from {@link #open}
+     * @param chain DER certificates, the client's leaf first
+     * @param target service to authorize for; null means the configured target (cached),
+     *     an explicit target is always asked fresh
+     * @return {@code {allowed, code, reason, consulReason, spiffeId, trustDomain, partition,
+     *     namespace, datacenter, service, principal, origin}}; absent values are null
+     * @throws IllegalArgumentException for a null, empty, oversized or unparsable chain
+     */
+    public static native String[] authorizeDetailed(long handle, byte[][] chain, String target);
+
+    /**
+     * Starts authorization for a handle now (decision cache and intentions watch), so a
+     * configuration without a target service fails at start.
+     *
+     * @param handle from {@link #open}
+     * @throws IllegalArgumentException if no target service is configured
+     */
+    public static native void startAuthorization(long handle);
 }

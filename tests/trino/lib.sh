@@ -1,0 +1,415 @@
+# Shell functions to run a real Consul dev agent and real Trino nodes on 127.0.0.1, the
+# nodes speaking only HTTPS with Consul-issued certificates (see tests/trino/NOTES.md for
+# every Trino property used and why).
+#
+# Source it from a bash script that has `set -euo pipefail`; it sets no options itself.
+# Every process started here is recorded in PCC_PIDS; pcc_init installs an EXIT trap that
+# stops them all, whatever happens.
+#
+#   source tests/trino/lib.sh
+#   pcc_init                                  # work dir, EXIT trap, Trino/Consul/JDK paths
+#   consul_start                              # sets CONSUL_HTTP (http://127.0.0.1:port)
+#   consul_intention web trino allow
+#   consul_leaf_pem web "$PCC_WORK/web.pem"   # a client identity: key + chain, one PEM file
+#   consul_roots_pem "$PCC_WORK/roots.pem"
+#   trino_node_init "$W/coord" coordinator    # etc/, tls/ (Consul leaf for "trino" + roots)
+#   trino_auth_certificate "$W/coord"         # client-certificate authentication (see below)
+#   trino_node_init "$W/worker" worker "$W/coord"
+#   trino_auth_certificate "$W/worker"        # so the worker, too, asks for client certs
+#   trino_node_start "$W/coord"; trino_node_start "$W/worker"
+#   trino_wait_ready "$W/coord"; trino_wait_ready "$W/worker"
+#   trino_query "$W/coord" "$PCC_WORK/web.pem" test "SELECT current_user"
+#
+# Knobs (environment):
+#   PCC_CACHE        cache root for downloads (default ~/.cache/presto-consul-connect)
+#   PCC_KEEP=1       keep the work dir (logs, configs) after exit
+#   PCC_PLUGIN_ZIP   our plugin zip; when set, trino_auth_certificate installs it and names
+#                    the consul-connect certificate authenticator
+#   PCC_CERT_AUTH_PROPS  the plugin's lines for etc/certificate-authenticator.properties
+#                    (default: consul.address=<agent> and consul.service=trino)
+#   TRINO_JAVA_HOME  JDK for Trino (default Temurin 25; Trino 476 needs Java 24+)
+#   TRINO_HEAP       -Xmx of each node (default 1G)
+#   PCC_TRINO_CDS=0  do not use class-data-sharing archives (see trino_cds_flags)
+#   PCC_TLS_REFRESH  http-server.https.ssl-context.refresh-time (default 10s)
+
+PCC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+PCC_PIDS=()
+TRINO_JAVA_HOME="${TRINO_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+TRINO_HEAP="${TRINO_HEAP:-1G}"
+PCC_CACHE_ROOT="${PCC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/presto-consul-connect}"
+
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+die() { log "FAIL: $*"; exit 1; }
+
+# elapsed FILE: seconds since the timestamp stored in FILE (date +%s.%N), e.g. "12.3".
+elapsed() { awk -v s="$(cat "$1")" -v n="$(date +%s.%N)" 'BEGIN { printf "%.1f", n - s }'; }
+
+# pcc_init: a work dir (PCC_WORK, removed at exit unless PCC_KEEP=1), the EXIT trap,
+# and TRINO_HOME / TRINO_CLI_JAR / CONSUL_BIN.
+pcc_init() {
+  local tool
+  for tool in curl jq openssl python3 unzip awk; do
+    command -v "$tool" >/dev/null || { log "missing tool: $tool"; return 1; }
+  done
+  [ -x "$TRINO_JAVA_HOME/bin/java" ] || { log "no JDK at $TRINO_JAVA_HOME (Trino 476 needs Java 24+; set TRINO_JAVA_HOME)"; return 1; }
+  PCC_WORK="$(mktemp -d "${TMPDIR:-/tmp}/pcc-trino.XXXXXX")"
+  trap pcc_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  eval "$(bash "$PCC_ROOT/tests/trino/ensure-trino.sh")"
+  CONSUL_BIN="${CONSUL_BIN:-$(bash "$PCC_ROOT/tests/scripts/ensure-consul.sh")}"
+}
+
+# pcc_cleanup: TERM every recorded process, wait up to 20 s, then KILL what is left.
+# Only the pids recorded here are signalled: nothing else on the machine is touched.
+pcc_cleanup() {
+  local pid i alive
+  for pid in "${PCC_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for i in $(seq 1 200); do
+    alive=0
+    for pid in "${PCC_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${PCC_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  if [ "${PCC_KEEP:-0}" = 1 ]; then
+    log "kept $PCC_WORK"
+  else
+    rm -rf "${PCC_WORK:-/nonexistent}"
+  fi
+}
+
+# free_port: a TCP port free on 127.0.0.1 (and as UDP, since Consul's serf uses both),
+# never one handed out before in this run (the ports are only bound later, by the
+# processes we start, so two calls must not return the same one).
+free_port() {
+  python3 - "$PCC_WORK/ports" <<'PY'
+import socket, sys
+path = sys.argv[1]
+try:
+    used = set(open(path).read().split())
+except FileNotFoundError:
+    used = set()
+while True:
+    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        if str(p) in used:
+            continue
+        u.bind(("127.0.0.1", p))
+        open(path, "a").write(f"{p}\n")
+        print(p)
+        break
+    except OSError:
+        pass
+    finally:
+        u.close(); t.close()
+PY
+}
+
+# ---------------------------------------------------------------- Consul
+
+# consul_start: a dev agent (in-memory, built-in Connect CA) on free loopback ports, no
+# DNS or gRPC. Sets CONSUL_HTTP and CONSUL_PID; waits until the CA has a root.
+consul_start() {
+  local dir="$PCC_WORK/consul" http i
+  mkdir -p "$dir"
+  http="$(free_port)"
+  "$CONSUL_BIN" agent -dev -bind=127.0.0.1 -client=127.0.0.1 -advertise=127.0.0.1 \
+    -node=pcc-trino -log-level=warn -dns-port=-1 -grpc-port=-1 -grpc-tls-port=-1 \
+    -disable-host-node-id -http-port="$http" -serf-lan-port="$(free_port)" \
+    -serf-wan-port="$(free_port)" -server-port="$(free_port)" \
+    </dev/null >"$dir/consul.log" 2>&1 &
+  CONSUL_PID=$!
+  PCC_PIDS+=("$CONSUL_PID")
+  CONSUL_HTTP="http://127.0.0.1:$http"
+  for i in $(seq 1 600); do
+    curl -fsS "$CONSUL_HTTP/v1/agent/connect/ca/roots" 2>/dev/null | grep -q '"RootCert"' && return 0
+    kill -0 "$CONSUL_PID" 2>/dev/null || { log "consul exited:"; cat "$dir/consul.log" >&2; return 1; }
+    sleep 0.1
+  done
+  log "consul did not become ready"; return 1
+}
+
+# consul_leaf_pem SERVICE FILE: the agent's leaf for SERVICE as one PEM file holding the
+# private key, then the leaf certificate, then any intermediates (never the roots): one
+# key entry, as airlift's PEM keystore loader (server) and the Trino client want it.
+# Written 0600 and renamed into place, so a reader never sees half a file.
+consul_leaf_pem() {
+  local svc="$1" out="$2"
+  (
+    umask 077
+    curl -fsS "$CONSUL_HTTP/v1/agent/connect/ca/leaf/$svc" \
+      | jq -er '.PrivateKeyPEM, .CertPEM' | sed '/^$/d' >"$out.tmp"
+  )
+  mv "$out.tmp" "$out"
+}
+
+# consul_roots_pem FILE: every current and retiring root (and its intermediates).
+consul_roots_pem() {
+  curl -fsS "$CONSUL_HTTP/v1/agent/connect/ca/roots" \
+    | jq -er '.Roots[] | .RootCert, (.IntermediateCerts // [] | .[])' | sed '/^$/d' >"$1.tmp"
+  mv "$1.tmp" "$1"
+}
+
+# consul_intention SRC DST allow|deny: create or replace the one intention SRC -> DST.
+consul_intention() {
+  curl -fsS -X PUT "$CONSUL_HTTP/v1/connect/intentions/exact?source=$1&destination=$2" \
+    -d "{\"Action\":\"$3\"}" >/dev/null
+}
+
+# ---------------------------------------------------------------- Trino
+
+# Trino's internal HTTP clients (airlift), by the prefix of their http-client.* keys.
+# Each gets https.hostname-verification=false (see NOTES.md): a Consul leaf names a
+# service (a SPIFFE URI SAN), never the node's IP or host name. Trino refuses keys for
+# clients a node does not create, so the two roles differ. Listed from Trino 476's
+# startup property dump.
+TRINO_COORDINATOR_HTTP_CLIENTS="discovery dynamic exchange failure-detector memory-manager node-manager scheduler worker-info"
+TRINO_WORKER_HTTP_CLIENTS="discovery exchange node-manager"
+
+# trino_jvm_config FILE ROLE: jvm.config for a small, fast-starting test node: 1 GiB heap,
+# the serial collector (two cores; no concurrent GC threads to feed), C1 only (short runs
+# never profit from C2, and it competes for the two cores while Trino starts), and a
+# class-data-sharing archive (see trino_cds_flags).
+trino_jvm_config() {
+  cat >"$1" <<EOF
+-server
+-Xmx$TRINO_HEAP
+-XX:+UseSerialGC
+-XX:TieredStopAtLevel=1
+-XX:+ExitOnOutOfMemoryError
+-XX:-OmitStackTraceInFastThrow
+-XX:ReservedCodeCacheSize=256M
+-Djdk.attach.allowAttachSelf=true
+-Djdk.nio.maxCachedBufferSize=2000000
+-Dfile.encoding=UTF-8
+-XX:+EnableDynamicAgentLoading
+$(trino_cds_flags "trino-$2")
+EOF
+}
+
+# trino_cds_flags NAME: JVM flags for a class-data-sharing archive NAME in the cache: the
+# classes a JVM loaded, already parsed and verified, mapped by the next JVM instead of
+# loaded again from the jars (saves about a third of Trino's start, see NOTES.md).
+# When the archive is missing, this JVM writes it at exit (-XX:ArchiveClassesAtExit; a
+# few seconds at shutdown); when present, it is used (-XX:SharedArchiveFile). Keyed by
+# Trino version and JDK build; a stale or damaged archive is simply not used by the JVM
+# (delete the cds/ directory to rebuild). One archive per role (coordinator, worker,
+# cli): each loads different classes, and two JVMs never write the same file.
+# Not -XX:+AutoCreateSharedArchive: Trino's launcher first runs a short JVM with the same
+# flags, whose tiny archive the real JVM would then accept and never replace.
+# The JVM's CDS messages are turned off (they go to stdout). PCC_TRINO_CDS=0: no archive.
+trino_cds_flags() {
+  [ "${PCC_TRINO_CDS:-1}" = 1 ] || return 0
+  local jdk dir="$PCC_CACHE_ROOT/trino-$TRINO_VERSION/cds" jsa
+  jdk="$("$TRINO_JAVA_HOME/bin/java" -version 2>&1 | awk -F'"' 'NR==1 {print $2}')"
+  jsa="$dir/$1-jdk$jdk.jsa"
+  mkdir -p "$dir"
+  echo "-Xlog:cds*=off"
+  echo "-Xlog:aot*=off"
+  if [ -n "$(find "$jsa" -size +1M 2>/dev/null)" ]; then
+    echo "-XX:SharedArchiveFile=$jsa"
+  else
+    echo "-XX:ArchiveClassesAtExit=$jsa"
+  fi
+}
+
+# trino_node_identity DIR: the node's TLS material, DIR/tls/node.pem (key + chain of the
+# Consul leaf for service "trino") and DIR/tls/roots.pem (the Consul CA roots).
+# (Later our consul-connect tool writes and refreshes these files; the paths stay.)
+trino_keystore() { if [ -n "${PCC_TOOL:-}" ]; then echo "$1/tls/consul-connect.pem"; else echo "$1/tls/node.pem"; fi; }
+trino_truststore() { if [ -n "${PCC_TOOL:-}" ]; then echo "$1/tls/consul-connect-roots.pem"; else echo "$1/tls/roots.pem"; fi; }
+trino_node_identity() {
+  mkdir -p "$1/tls"
+  if [ -n "${PCC_TOOL:-}" ]; then
+    # As operators do it (README): our tool writes the node's key + chain and the roots
+    # once before Trino starts; the plugin (consul.pem.directory) keeps them current.
+    "$PCC_TOOL" fetch --dir "$1/tls" --service "${PCC_TRINO_SERVICE:-trino}" \
+      --address "$CONSUL_HTTP" --timeout 30s >"$1/fetch.log" 2>&1 \
+      || { cat "$1/fetch.log" >&2; return 1; }
+  else
+    consul_leaf_pem "${PCC_TRINO_SERVICE:-trino}" "$1/tls/node.pem"
+    consul_roots_pem "$1/tls/roots.pem"
+  fi
+}
+
+# trino_node_init DIR coordinator|worker [COORDINATOR_DIR]
+# Writes DIR/etc (node.properties, jvm.config, config.properties, log.properties), the
+# node's identity in DIR/tls, an empty DIR/plugin (no bundled plugin is loaded: that
+# keeps startup short; trino_install_plugin adds ours) and DIR/data. The node's HTTPS port
+# is in DIR/port. A worker needs its coordinator's dir (for discovery.uri).
+# Call trino_auth_certificate / trino_prop after this to add settings.
+trino_node_init() {
+  local dir="$1" role="$2" coord="${3:-}" port disc clients c
+  mkdir -p "$dir/etc" "$dir/data" "$dir/plugin"
+  port="$(free_port)"
+  echo "$port" >"$dir/port"
+  echo "$role" >"$dir/role"
+  case "$role" in
+    coordinator) disc="https://127.0.0.1:$port"; clients="$TRINO_COORDINATOR_HTTP_CLIENTS" ;;
+    worker)
+      [ -f "$coord/port" ] || { log "trino_node_init: worker needs the coordinator's dir"; return 1; }
+      disc="https://127.0.0.1:$(cat "$coord/port")"; clients="$TRINO_WORKER_HTTP_CLIENTS" ;;
+    *) log "trino_node_init: role must be coordinator or worker"; return 1 ;;
+  esac
+  # One shared secret per cluster: the coordinator's, made once.
+  local secret_file="${coord:-$dir}/shared-secret"
+  [ -f "$secret_file" ] || (umask 077; openssl rand -base64 32 >"$secret_file")
+  trino_node_identity "$dir"
+
+  cat >"$dir/etc/node.properties" <<EOF
+node.environment=pcc
+node.id=$role-$port
+node.data-dir=$dir/data
+node.bind-ip=127.0.0.1
+node.internal-address=127.0.0.1
+EOF
+  trino_jvm_config "$dir/etc/jvm.config" "$role"
+  {
+    if [ "$role" = coordinator ]; then
+      echo "coordinator=true"
+      echo "node-scheduler.include-coordinator=false"
+    else
+      echo "coordinator=false"
+    fi
+    echo "discovery.uri=$disc"
+    echo "plugin.dir=$dir/plugin"
+    echo "http-server.http.enabled=false"
+    echo "http-server.https.enabled=true"
+    echo "http-server.https.port=$port"
+    echo "http-server.https.keystore.path=$(trino_keystore "$dir")"
+    echo "http-server.https.truststore.path=$(trino_truststore "$dir")"
+    echo "http-server.https.ssl-context.refresh-time=${PCC_TLS_REFRESH:-10s}"
+    echo "internal-communication.https.required=true"
+    echo "internal-communication.shared-secret=$(cat "$secret_file")"
+    echo "internal-communication.https.keystore.path=$(trino_keystore "$dir")"
+    echo "internal-communication.https.truststore.path=$(trino_truststore "$dir")"
+    for c in $clients; do echo "$c.http-client.https.hostname-verification=false"; done
+    echo "query.max-memory=256MB"
+    echo "query.max-memory-per-node=256MB"
+  } >"$dir/etc/config.properties"
+  echo "io.trino=INFO" >"$dir/etc/log.properties"
+}
+
+# trino_prop DIR KEY VALUE: set KEY in DIR/etc/config.properties (replacing it).
+trino_prop() {
+  local f="$1/etc/config.properties"
+  grep -v "^$2=" "$f" >"$f.tmp" || true
+  echo "$2=$3" >>"$f.tmp"
+  mv "$f.tmp" "$f"
+}
+
+# trino_install_plugin DIR ZIP: unzip a plugin zip into the node's plugin dir, as the
+# README tells operators to (the zip holds one top-level folder).
+trino_install_plugin() {
+  [ -f "$2" ] || { log "no plugin zip at $2"; return 1; }
+  unzip -q -o "$2" -d "$1/plugin"
+}
+
+# trino_auth_certificate DIR [USER]: client-certificate authentication on this node.
+# Only with it does Trino's HTTPS server ask clients for a certificate at all (and then
+# Jetty checks the chain against DIR/tls/roots.pem; a request without one gets 401). On a
+# worker it is what makes the coordinator's internal calls present the coordinator's
+# Consul leaf: internal calls are still authenticated by the shared secret, not by this.
+#  - with PCC_PLUGIN_ZIP: our plugin is installed and named in
+#    etc/certificate-authenticator.properties; it maps the SPIFFE id to the user and asks
+#    Consul's intentions.
+#  - without: Trino's built-in default, which takes the certificate's subject as the
+#    principal. A Consul leaf's subject is empty, so a user-mapping file maps that empty
+#    principal to USER (default "test"): every Consul-signed client becomes USER.
+trino_auth_certificate() {
+  local dir="$1" user="${2:-test}"
+  trino_prop "$dir" http-server.authentication.type CERTIFICATE
+  if [ -n "${PCC_PLUGIN_ZIP:-}" ]; then
+    trino_install_plugin "$dir" "$PCC_PLUGIN_ZIP"
+    # The plugin's own keys are the plugin's business: PCC_CERT_AUTH_PROPS replaces the
+    # default guess below (the agent's address and this node's service name).
+    {
+      echo "certificate-authenticator.name=consul-connect"
+      printf '%s\n' "${PCC_CERT_AUTH_PROPS-consul.address=$CONSUL_HTTP
+consul.service=${PCC_TRINO_SERVICE:-trino}
+consul.pem.directory=$dir/tls}"
+    } >"$dir/etc/certificate-authenticator.properties"
+  else
+    jq -n --arg user "$user" '{rules: [{pattern: "", user: $user}]}' >"$dir/etc/user-mapping.json"
+    trino_prop "$dir" http-server.authentication.certificate.user-mapping.file "$dir/etc/user-mapping.json"
+  fi
+}
+
+# trino_node_start DIR: `launcher run` in the background. The launcher execs the JVM, so
+# the recorded pid is the JVM's. Output goes to DIR/server.log. The launcher links etc/
+# (and the install's plugin/) into the data dir and runs Trino from there, which is how
+# Trino's relative "etc/certificate-authenticator.properties" is found.
+trino_node_start() {
+  local dir="$1"
+  date +%s.%N >"$dir/started"
+  JAVA_HOME="$TRINO_JAVA_HOME" PATH="$TRINO_JAVA_HOME/bin:$PATH" \
+    "$TRINO_HOME/bin/launcher" run --etc-dir="$dir/etc" --data-dir="$dir/data" \
+    </dev/null >"$dir/server.log" 2>&1 &
+  echo $! >"$dir/pid"
+  PCC_PIDS+=("$!")
+}
+
+# trino_url DIR: the node's base URL.
+trino_url() { echo "https://127.0.0.1:$(cat "$1/port")"; }
+
+# trino_wait_ready DIR [TIMEOUT_S]: until GET /v1/info says "starting":false.
+# /v1/info needs no authentication. The probe uses -k: it only asks "is it up"; curl has
+# no way to check a chain without also checking the host name, and a Consul leaf has no
+# IP SAN. The real checks (trino_query) verify the chain against the Consul roots.
+trino_wait_ready() {
+  local dir="$1" timeout="${2:-180}" url i
+  url="$(trino_url "$dir")"
+  for i in $(seq 1 $((timeout * 5))); do
+    if curl -ksS --max-time 2 "$url/v1/info" 2>/dev/null | grep -q '"starting":false'; then
+      echo "$(elapsed "$dir/started")" >"$dir/ready-after"
+      log "$(cat "$dir/role") ready at $url after $(cat "$dir/ready-after")s"
+      return 0
+    fi
+    kill -0 "$(cat "$dir/pid")" 2>/dev/null || {
+      log "$(cat "$dir/role") exited; last lines of $dir/server.log:"
+      tail -40 "$dir/server.log" >&2
+      return 1
+    }
+    sleep 0.2
+  done
+  log "$(cat "$dir/role") not ready after ${timeout}s; last lines of $dir/server.log:"
+  tail -40 "$dir/server.log" >&2
+  return 1
+}
+
+# trino_node_stop DIR: TERM (Trino shuts down), KILL after 20 s.
+trino_node_stop() {
+  local pid i
+  pid="$(cat "$1/pid")"
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for i in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# trino_cli ARGS...: the Trino CLI jar (Java 11+ bytecode; run on the Trino JDK, C1 only
+# and with its own class-data-sharing archive: about 0.8 s a call instead of 1.9 s). JVM
+# messages go to stderr (only errors), so stdout holds nothing but the CLI's output.
+# The dumb terminal provider keeps its terminal library from loading native code (which
+# JDK 24+ warns about) and from complaining that there is no terminal.
+trino_cli() {
+  # shellcheck disable=SC2046
+  "$TRINO_JAVA_HOME/bin/java" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC $(trino_cds_flags cli) \
+    -Xlog:disable -Xlog:all=error:stderr -Dorg.jline.terminal.provider=dumb \
+    -jar "$TRINO_CLI_JAR" "$@"
+}
+
+# trino_query COORD_DIR CLIENT_PEM|- USER SQL [TRUST_PEM]: run SQL through the CLI over
+# HTTPS as USER, presenting CLIENT_PEM (key + chain; "-" for no client certificate) and
+# checking the server's chain against TRUST_PEM (default: the node's Consul roots) but not
+# its host name (SSLVerification=CA; see NOTES.md). USER must be the user the certificate
+# authenticates as: the CLI always sends one, and any other would be impersonation, which
+# Trino's default access control denies. Prints rows as unquoted CSV on stdout, the CLI's
+# errors on stderr; returns the CLI's exit status.
+trino_query() {
+  local dir="$1" client="$2" user="$3" sql="$4" trust="${5:-$(trino_truststore "$1")}"
+  local args=(--user="$user" --truststore-path="$trust" --output-format=CSV_UNQUOTED --execute="$sql")
+  [ "$client" = - ] || args+=(--keystore-path="$client")
+  trino_cli "$(trino_url "$dir")?SSLVerification=CA" "${args[@]}"
+}
