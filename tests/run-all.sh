@@ -24,7 +24,7 @@ cargo clippy --all-targets --quiet -- -D warnings
 
 echo "== cargo test"
 set +e
-cargo test --all-targets 2>&1 | tee "$logs/cargo.log"
+cargo test --all-targets --no-fail-fast 2>&1 | tee "$logs/cargo.log"
 cargo_rc=${PIPESTATUS[0]}
 set -e
 cargo_passed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^passed/) n += $i } END { print n + 0 }' "$logs/cargo.log")

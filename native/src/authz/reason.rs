@@ -219,7 +219,7 @@ mod tests {
                 not_after: 1_700_000_000
             }
             .to_string(),
-            "the client certificate expired at 2023-11-14T22:13:20Z"
+            "the peer certificate expired at 2023-11-14T22:13:20Z"
         );
         assert!(DenyReason::Malformed {
             index: 0,
