@@ -46,6 +46,17 @@ fn cdylib_dir() -> PathBuf {
 #[test]
 fn c_program_uses_the_library() {
     let lib_dir = cdylib_dir();
+    if !lib_dir.join("libconsul_connect.so").exists() {
+        // `cargo test` builds the library as an rlib for the tests; the cdylib appears
+        // only with a plain build of the lib target.
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "--lib", "--quiet"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("run cargo build --lib");
+        assert!(status.success(), "cargo build --lib failed");
+    }
     assert!(
         lib_dir.join("libconsul_connect.so").exists(),
         "cdylib not found in {}",

@@ -95,10 +95,11 @@ echo "---- web (intention: allow) runs SELECT current_user:"
 trino_query "$demo/trino" "$demo/web.pem" web "SELECT current_user AS trino_user, now() AS at"
 echo
 echo "---- evil (intention: deny) runs the same query:"
-if trino_query "$demo/trino" "$demo/evil.pem" evil "SELECT current_user" 2>&1 | plain; then
+if trino_query "$demo/trino" "$demo/evil.pem" evil "SELECT current_user" >"$demo/evil.out" 2>&1; then
   echo "UNEXPECTED: evil was allowed" >&2
   exit 1
 fi
+echo "refused: $(plain <"$demo/evil.out" | grep -oE 'statusCode=[0-9]+|Unauthorized|Authentication error' | head -1) (Trino answers a refused certificate with 500 \"Authentication error\")"
 sleep 1
 echo "Trino's log says why:"
 grep -m1 "consul-connect: denied" "$demo/trino/server.log" | sed 's/^/  /' || true
