@@ -172,20 +172,22 @@ fn fetch_failures_have_distinct_exit_codes() {
 fn watch_follows_a_ca_rotation_and_stops_on_sigterm() {
     let consul = Consul::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut child = tool()
-        .args([
-            "watch",
-            "--service",
-            "trino",
-            "--address",
-            &consul.http_addr(),
-            "--dir",
-        ])
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Reaped(
+        tool()
+            .args([
+                "watch",
+                "--service",
+                "trino",
+                "--address",
+                &consul.http_addr(),
+                "--dir",
+            ])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     let first = loop {
         if let Some(serial) = leaf_serial(dir.path()) {
@@ -204,19 +206,30 @@ fn watch_follows_a_ca_rotation_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     }
     // SAFETY: kill(2) on our own child.
-    unsafe { kill(child.id() as i32, 15) };
+    unsafe { kill(child.0.id() as i32, 15) };
     let deadline = Instant::now() + Duration::from_secs(10);
     let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.0.try_wait().unwrap() {
             break status;
         }
         if Instant::now() > deadline {
-            let _ = child.kill();
             panic!("watch did not stop on SIGTERM");
         }
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(status.code(), Some(0));
+}
+
+/// A child process that is killed if the test ends early (a failed assertion).
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }
 
 extern "C" {

@@ -36,20 +36,20 @@ if [ "${1:-}" = stop ]; then
 fi
 [ ! -f "$demo/pids" ] || stop
 
-say() { echo "[$(date +%H:%M:%S)] demo: $*" >&2; }
+progress() { echo "[$(date +%H:%M:%S)] demo: $*" >&2; }
 
-say "1/6 installing what is missing (Gradle, jq, ...) and building Consul if not cached"
+progress "1/6 installing what is missing (Gradle, jq, ...) and building Consul if not cached"
 cd "$root"
 source tests/scripts/setup.sh
 export CONSUL_BIN="${CONSUL_BIN:-$(bash tests/scripts/ensure-consul.sh)}"
 
-say "2/6 building the plugin zip and the consul-connect tool"
+progress "2/6 building the plugin zip and the consul-connect tool"
 gradle --no-daemon --console=plain -q assemble
 cargo build --release --quiet --bin consul-connect
 zip="$(ls "$root"/build/distributions/presto-consul-connect-*.zip | head -1)"
 tool="$root/target/release/consul-connect"
 
-say "3/6 fetching Trino (cached after the first run)"
+progress "3/6 fetching Trino (cached after the first run)"
 source tests/trino/lib.sh
 pcc_init
 # The demo keeps its processes: replace lib.sh's stop-everything trap by one that only
@@ -63,14 +63,14 @@ PCC_WORK="$demo"
 on_fail() {
   local rc=$?
   if [ "$rc" -ne 0 ]; then
-    say "failed (exit $rc); logs are in $demo; stopping"
+    progress "failed (exit $rc); logs are in $demo; stopping"
     printf '%s\n' "${PCC_PIDS[@]}" >"$demo/pids"
     stop
   fi
 }
 trap on_fail EXIT
 
-say "4/6 starting Consul (dev agent) with intentions web -> trino allow, evil -> trino deny"
+progress "4/6 starting Consul (dev agent) with intentions web -> trino allow, evil -> trino deny"
 consul_start
 consul_intention web trino allow
 consul_intention evil trino deny
@@ -78,7 +78,7 @@ consul_intention trino trino allow
 consul_leaf_pem web "$demo/web.pem"
 consul_leaf_pem evil "$demo/evil.pem"
 
-say "5/6 starting Trino with the plugin (our tool writes its TLS files first)"
+progress "5/6 starting Trino with the plugin (our tool writes its TLS files first)"
 export PCC_PLUGIN_ZIP="$zip" PCC_TOOL="$tool"
 trino_node_init "$demo/trino" coordinator
 trino_prop "$demo/trino" node-scheduler.include-coordinator true
@@ -88,7 +88,7 @@ printf '%s\n' "${PCC_PIDS[@]}" >"$demo/pids"
 trino_wait_ready "$demo/trino"
 url="$(trino_url "$demo/trino")"
 
-say "6/6 two clients"
+progress "6/6 two clients"
 plain() { sed 's/\x1b\[[0-9;]*m//g'; }
 echo
 echo "---- web (intention: allow) runs SELECT current_user:"
