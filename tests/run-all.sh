@@ -32,7 +32,8 @@ cargo_failed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^fa
 
 echo "== gradle build (cargo release build, jar, plugin zip, JUnit)"
 set +e
-gradle --no-daemon --console=plain build 2>&1 | tee "$logs/gradle.log"
+# cleanTest: the JUnit tests run every time, not only when their inputs changed.
+gradle --no-daemon --console=plain cleanTest build 2>&1 | tee "$logs/gradle.log"
 gradle_rc=${PIPESTATUS[0]}
 set -e
 read -r junit_tests junit_failed <<<"$(python3 - <<'PY'
