@@ -154,6 +154,54 @@ pub enum Usage {
     Server,
 }
 
+/// Why a certification path could not be built, before a caller words it for its
+/// audience (operator error, or a client deny reason).
+#[derive(Debug)]
+pub enum PathError {
+    /// None of the roots is a usable trust anchor.
+    NoAnchors,
+    /// The end-entity certificate cannot be used at all.
+    BadLeaf(webpki::Error),
+    /// No valid path: unknown issuer, bad signature, expired, wrong usage, ...
+    Path(webpki::Error),
+}
+
+/// The one place that builds and checks a path (rustls-webpki): from `leaf` through
+/// `intermediates` to one of `roots`, signatures, validity at `now`, and the extended key
+/// usage for `usage`.
+pub fn verify_path<'a>(
+    leaf: &CertificateDer<'_>,
+    roots: impl IntoIterator<Item = &'a CertificateDer<'a>>,
+    intermediates: &[CertificateDer<'_>],
+    now: SystemTime,
+    usage: Usage,
+) -> std::result::Result<(), PathError> {
+    let anchors = roots
+        .into_iter()
+        .filter_map(|r| webpki::anchor_from_trusted_cert(r).ok())
+        .collect::<Vec<_>>();
+    if anchors.is_empty() {
+        return Err(PathError::NoAnchors);
+    }
+    let ee = webpki::EndEntityCert::try_from(leaf).map_err(PathError::BadLeaf)?;
+    let time = UnixTime::since_unix_epoch(now.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO));
+    let eku = match usage {
+        Usage::Client => webpki::KeyUsage::client_auth(),
+        Usage::Server => webpki::KeyUsage::server_auth(),
+    };
+    ee.verify_for_usage(
+        webpki::ALL_VERIFICATION_ALGS,
+        &anchors,
+        intermediates,
+        time,
+        eku,
+        None,
+        None,
+    )
+    .map(|_| ())
+    .map_err(PathError::Path)
+}
+
 /// Verifies that `chain[0]` chains to one of `roots`, using the rest of `chain` and
 /// `extra_intermediates` (e.g. the roots' `IntermediateCerts`) as intermediates.
 pub fn verify_chain(
@@ -166,36 +214,18 @@ pub fn verify_chain(
     let leaf = chain
         .first()
         .ok_or_else(|| Error::Certificate("empty certificate chain".into()))?;
-    let anchors = roots
-        .iter()
-        .filter_map(|r| webpki::anchor_from_trusted_cert(r).ok())
-        .collect::<Vec<_>>();
-    if anchors.is_empty() {
-        return Err(Error::Certificate("no usable CA root".into()));
-    }
     let intermediates: Vec<CertificateDer<'_>> = chain[1..]
         .iter()
         .chain(extra_intermediates.iter())
         .map(|c| CertificateDer::from(c.as_ref()))
         .collect();
-    let ee = webpki::EndEntityCert::try_from(leaf)
-        .map_err(|e| Error::Certificate(format!("leaf is not a usable certificate: {e}")))?;
-    let time = UnixTime::since_unix_epoch(now.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO));
-    let eku = match usage {
-        Usage::Client => webpki::KeyUsage::client_auth(),
-        Usage::Server => webpki::KeyUsage::server_auth(),
-    };
-    ee.verify_for_usage(
-        webpki::ALL_VERIFICATION_ALGS,
-        &anchors,
-        &intermediates,
-        time,
-        eku,
-        None,
-        None,
-    )
-    .map(|_| ())
-    .map_err(|e| Error::Certificate(describe_webpki(e)))
+    verify_path(leaf, roots, &intermediates, now, usage).map_err(|e| match e {
+        PathError::NoAnchors => Error::Certificate("no usable CA root".into()),
+        PathError::BadLeaf(e) => {
+            Error::Certificate(format!("leaf is not a usable certificate: {e}"))
+        }
+        PathError::Path(e) => Error::Certificate(describe_webpki(e)),
+    })
 }
 
 fn describe_webpki(e: webpki::Error) -> String {

@@ -13,9 +13,9 @@ use super::reason::DenyReason;
 use crate::error::{clip, Error};
 use crate::snapshot::Roots;
 use crate::spiffe::ServiceId;
-use crate::x509::{colon_hex, unix_seconds, Usage, MAX_CERT_LEN};
+use crate::x509::{colon_hex, unix_seconds, verify_path, PathError, Usage, MAX_CERT_LEN};
 use rustls::pki_types::{CertificateDer, UnixTime};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -177,14 +177,6 @@ fn verify_signatures<C: AsRef<[u8]>>(
     now: SystemTime,
     usage: Usage,
 ) -> Result<(), DenyReason> {
-    let anchors = roots
-        .roots
-        .iter()
-        .filter_map(|r| webpki::anchor_from_trusted_cert(&r.cert).ok())
-        .collect::<Vec<_>>();
-    if anchors.is_empty() {
-        return Err(DenyReason::NoRoots);
-    }
     let intermediates: Vec<CertificateDer<'_>> = chain[1..]
         .iter()
         .map(|c| CertificateDer::from(c.as_ref()))
@@ -197,26 +189,15 @@ fn verify_signatures<C: AsRef<[u8]>>(
         )
         .collect();
     let leaf = CertificateDer::from(chain[0].as_ref());
-    let ee = webpki::EndEntityCert::try_from(&leaf).map_err(|e| DenyReason::Malformed {
-        index: 0,
-        detail: format!("not a usable end-entity certificate: {e}"),
-    })?;
-    let time = UnixTime::since_unix_epoch(now.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO));
-    let eku = match usage {
-        Usage::Client => webpki::KeyUsage::client_auth(),
-        Usage::Server => webpki::KeyUsage::server_auth(),
-    };
-    ee.verify_for_usage(
-        webpki::ALL_VERIFICATION_ALGS,
-        &anchors,
-        &intermediates,
-        time,
-        eku,
-        None,
-        None,
-    )
-    .map(|_| ())
-    .map_err(|e| map_webpki(e, usage))
+    let anchors = roots.roots.iter().map(|r| &r.cert);
+    verify_path(&leaf, anchors, &intermediates, now, usage).map_err(|e| match e {
+        PathError::NoAnchors => DenyReason::NoRoots,
+        PathError::BadLeaf(e) => DenyReason::Malformed {
+            index: 0,
+            detail: format!("not a usable end-entity certificate: {e}"),
+        },
+        PathError::Path(e) => map_webpki(e, usage),
+    })
 }
 
 fn map_webpki(e: webpki::Error, usage: Usage) -> DenyReason {
