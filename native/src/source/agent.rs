@@ -28,8 +28,25 @@ impl IdentitySource for AgentSource {
 
     fn run(self: Box<Self>, ctx: SourceContext) -> SourceTask {
         Box::pin(async move {
-            let roots = watch_roots(self.agent.clone(), &ctx);
-            let leaf = watch_leaf(self.agent.clone(), self.service.clone(), &ctx);
+            let agent = &self.agent;
+            let service = self.service.as_str();
+            let roots = watch(
+                &ctx,
+                Channel::Roots,
+                SourceEvent::Roots,
+                |index| async move {
+                    let got = agent.roots(index).await?;
+                    Ok((decode_roots(&got.value)?, got.index))
+                },
+            );
+            let leaf = watch(&ctx, Channel::Leaf, SourceEvent::Leaf, |index| async move {
+                let got = agent.leaf(service, index).await?;
+                let material = decode_leaf(
+                    got.value.cert_pem.as_bytes(),
+                    got.value.private_key_pem.as_bytes(),
+                )?;
+                Ok((material, got.index))
+            });
             tokio::join!(roots, leaf);
         })
     }
@@ -45,77 +62,43 @@ fn next_index(previous: Option<u64>, got: u64) -> Option<u64> {
     }
 }
 
-async fn watch_roots(agent: AgentClient, ctx: &SourceContext) {
+/// One blocking-query watch, shared by the roots and the leaf: a plain first fetch, then
+/// blocking queries from the returned index (reset when it goes backwards), a `Failed`
+/// event and jittered backoff on errors, `Unchanged` when the index did not move. The
+/// leaf watch also answers the publisher's refresh request (near expiry) by dropping its
+/// blocking query and fetching plainly.
+async fn watch<M, Fut>(
+    ctx: &SourceContext,
+    channel: Channel,
+    changed: fn(M) -> SourceEvent,
+    mut fetch: impl FnMut(Option<u64>) -> Fut,
+) where
+    Fut: std::future::Future<Output = Result<(M, u64)>>,
+{
+    let follow_refresh = channel == Channel::Leaf;
     let mut shutdown = ctx.shutdown.clone();
     let mut index = None;
     let mut delays = backoff();
     loop {
         let got = tokio::select! {
-            got = agent.roots(index) => got,
+            got = fetch(index) => got,
+            _ = ctx.refresh.notified(), if follow_refresh => { index = None; continue; }
             _ = shutdown.wait_for(|c| *c) => return,
         };
-        let event = match got.and_then(|g| decode_roots(&g.value).map(|m| (m, g.index))) {
+        let event = match got {
             Ok((material, got_index)) => {
                 delays = backoff();
                 let unchanged = index == Some(got_index);
                 index = next_index(index, got_index);
                 if unchanged {
-                    SourceEvent::Unchanged(Channel::Roots)
+                    SourceEvent::Unchanged(channel)
                 } else {
-                    SourceEvent::Roots(material)
+                    changed(material)
                 }
             }
             Err(e) => {
                 index = None;
-                let _ = ctx
-                    .events
-                    .send(SourceEvent::Failed(Channel::Roots, e))
-                    .await;
-                let delay = delays.next().unwrap_or_default();
-                if !sleep_or_shutdown(delay, &mut shutdown).await {
-                    return;
-                }
-                continue;
-            }
-        };
-        if ctx.events.send(event).await.is_err() {
-            return;
-        }
-    }
-}
-
-async fn watch_leaf(agent: AgentClient, service: String, ctx: &SourceContext) {
-    let mut shutdown = ctx.shutdown.clone();
-    let mut index = None;
-    let mut delays = backoff();
-    loop {
-        let got = tokio::select! {
-            got = agent.leaf(&service, index) => got,
-            // The publisher wants a fresh look now: drop the blocking query, fetch plainly.
-            _ = ctx.refresh.notified() => { index = None; continue; }
-            _ = shutdown.wait_for(|c| *c) => return,
-        };
-        let decoded = got.and_then(|g| {
-            let material = decode_leaf(
-                g.value.cert_pem.as_bytes(),
-                g.value.private_key_pem.as_bytes(),
-            )?;
-            Ok((material, g.index))
-        });
-        let event = match decoded {
-            Ok((material, got_index)) => {
-                delays = backoff();
-                let unchanged = index == Some(got_index);
-                index = next_index(index, got_index);
-                if unchanged {
-                    SourceEvent::Unchanged(Channel::Leaf)
-                } else {
-                    SourceEvent::Leaf(material)
-                }
-            }
-            Err(e) => {
-                index = None;
-                let _ = ctx.events.send(SourceEvent::Failed(Channel::Leaf, e)).await;
+                let _ = ctx.events.send(SourceEvent::Failed(channel, e)).await;
                 let delay = delays.next().unwrap_or_default();
                 if !sleep_or_shutdown(delay, &mut shutdown).await {
                     return;
