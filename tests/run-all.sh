@@ -51,15 +51,20 @@ junit_passed=$((junit_tests - junit_failed))
 zip=$(ls "$root"/build/distributions/presto-consul-connect-*.zip 2>/dev/null | head -1 || true)
 
 # End to end: a real Trino coordinator + worker with the plugin zip installed as the
-# README tells operators, Consul-issued mTLS, intentions, rotation (tests/trino/).
+# README tells operators, Consul-issued mTLS, intentions, rotation (e2e-mtls.sh); and
+# leaves that live minutes, expire and are replaced, a CA whose old root is removed, an
+# impostor on a node's address (e2e-expiry.sh, test CA from the test-ca example).
 e2e_passed=0 e2e_failed=0
-echo "== end-to-end: Trino + Consul + plugin (tests/trino/e2e-mtls.sh)"
-if [ -n "$zip" ] && cargo build --release --quiet --bin consul-connect \
-   && PCC_PLUGIN_ZIP="$zip" PCC_TOOL="$root/target/release/consul-connect" bash tests/trino/e2e-mtls.sh; then
-  e2e_passed=1
-else
-  e2e_failed=1
-fi
+cargo build --quiet --example test-ca
+for e2e in e2e-mtls e2e-expiry; do
+  echo "== end-to-end: tests/trino/$e2e.sh"
+  if [ -n "$zip" ] && PCC_PLUGIN_ZIP="$zip" PCC_TEST_CA="$root/target/debug/examples/test-ca" \
+     bash "tests/trino/$e2e.sh"; then
+    e2e_passed=$((e2e_passed + 1))
+  else
+    e2e_failed=$((e2e_failed + 1))
+  fi
+done
 echo
 echo "== summary ($(( $(date +%s) - start ))s)"
 echo "cargo: ${cargo_passed:-0} passed, ${cargo_failed:-0} failed"

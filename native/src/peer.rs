@@ -59,16 +59,34 @@ pub enum Expected {
     /// A full SPIFFE id: trust domain, partition, namespace, datacenter and service must
     /// all be equal.
     SpiffeId(ServiceId),
+    /// A comma-separated list of the forms above: the peer must be one of them (for
+    /// example a Trino coordinator and its workers running as two services).
+    OneOf(Vec<Expected>),
 }
 
 impl Expected {
-    /// Parses `*`, a service name, or a service SPIFFE id (`spiffe://…/svc/<name>`).
+    /// Parses `*`, a service name, or a service SPIFFE id (`spiffe://…/svc/<name>`), or a
+    /// comma-separated list of these.
     pub fn parse(text: &str) -> Result<Expected> {
+        if text.contains(',') {
+            let items = text
+                .split(',')
+                .map(Expected::parse_one)
+                .collect::<Result<Vec<_>>>()?;
+            return Ok(Expected::OneOf(items));
+        }
+        Expected::parse_one(text)
+    }
+
+    fn parse_one(text: &str) -> Result<Expected> {
         let text = text.trim();
         if text == "*" {
             return Ok(Expected::AnyService);
         }
-        if text.len() >= 9 && text[..9].eq_ignore_ascii_case("spiffe://") {
+        if text
+            .get(..9)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("spiffe://"))
+        {
             return Ok(Expected::SpiffeId(ServiceId::parse(text)?));
         }
         if valid_service_name(text) {
@@ -97,6 +115,7 @@ impl Expected {
                     && peer.datacenter == id.datacenter
                     && peer.service == id.service
             }
+            Expected::OneOf(items) => items.iter().any(|e| e.matches(peer, own)),
         }
     }
 }
@@ -107,6 +126,15 @@ impl fmt::Display for Expected {
             Expected::AnyService => f.write_str("*"),
             Expected::Service(name) => f.write_str(name),
             Expected::SpiffeId(id) => write!(f, "{id}"),
+            Expected::OneOf(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -393,6 +421,27 @@ mod tests {
             &id("spiffe://td/ap/default/ns/default/dc/dc1/svc/trino"),
             &own
         ));
+    }
+
+    #[test]
+    fn a_list_matches_any_of_its_members() {
+        let own = id("spiffe://td/ns/default/dc/dc1/svc/web");
+        let e = Expected::parse(" trino-coordinator, trino-worker ").unwrap();
+        assert_eq!(e.to_string(), "trino-coordinator,trino-worker");
+        assert!(e.matches(&id("spiffe://td/ns/default/dc/dc1/svc/trino-worker"), &own));
+        assert!(e.matches(
+            &id("spiffe://td/ns/default/dc/dc2/svc/trino-coordinator"),
+            &own
+        ));
+        assert!(!e.matches(&id("spiffe://td/ns/default/dc/dc1/svc/trino"), &own));
+        assert!(!e.matches(&id("spiffe://td/ns/other/dc/dc1/svc/trino-worker"), &own));
+        let mixed = Expected::parse("trino,spiffe://TD/ns/ops/dc/dc1/svc/admin").unwrap();
+        assert!(mixed.matches(&id("spiffe://td/ns/ops/dc/dc1/svc/admin"), &own));
+        assert!(!mixed.matches(&id("spiffe://td/ns/ops/dc/dc1/svc/trino"), &own));
+        for bad in ["trino,", ",trino", "trino,,web", "trino,a b", "ünï,trino"] {
+            let err = Expected::parse(bad).unwrap_err();
+            assert!(err.is_invalid_argument(), "{bad:?}: {err}");
+        }
     }
 
     #[test]

@@ -43,11 +43,9 @@ cd "$root"
 source tests/scripts/setup.sh
 export CONSUL_BIN="${CONSUL_BIN:-$(bash tests/scripts/ensure-consul.sh)}"
 
-progress "2/6 building the plugin zip and the consul-connect tool"
+progress "2/6 building the plugin zip (and the consul-connect tool beside it)"
 gradle --no-daemon --console=plain -q assemble
-cargo build --release --quiet --bin consul-connect
 zip="$(ls "$root"/build/distributions/presto-consul-connect-*.zip | head -1)"
-tool="$root/target/release/consul-connect"
 
 progress "3/6 fetching Trino (cached after the first run)"
 source tests/trino/lib.sh
@@ -78,8 +76,8 @@ consul_intention trino trino allow
 consul_leaf_pem web "$demo/web.pem"
 consul_leaf_pem evil "$demo/evil.pem"
 
-progress "5/6 starting Trino with the plugin (our tool writes its TLS files first)"
-export PCC_PLUGIN_ZIP="$zip" PCC_TOOL="$tool"
+progress "5/6 starting Trino with the plugin (its jar as -javaagent in jvm.config: live TLS identity)"
+export PCC_PLUGIN_ZIP="$zip"
 trino_node_init "$demo/trino" coordinator
 trino_prop "$demo/trino" node-scheduler.include-coordinator true
 trino_auth_certificate "$demo/trino"
@@ -109,8 +107,10 @@ cat <<EOF
 Running (loopback only):
   Consul   $CONSUL_HTTP            (UI off; try: curl $CONSUL_HTTP/v1/connect/intentions)
   Trino    $url    (HTTPS only, client certificates checked by the consul-connect plugin)
-  Files    $demo/trino/etc/certificate-authenticator.properties
-           $demo/trino/tls/consul-connect.pem  (kept current by the plugin)
+  Files    $demo/trino/etc/consul-connect.properties   (the node's Consul settings)
+           $demo/trino/etc/jvm.config                  (the -javaagent line)
+           $demo/trino/etc/certificate-authenticator.properties
+           $demo/trino/tls/consul-connect.pem          (kept current)
 
 Query as web (the Trino CLI, checking Trino against the Consul roots, not host names):
   $TRINO_JAVA_HOME/bin/java -jar $TRINO_CLI_JAR '$url?SSLVerification=CA' \\

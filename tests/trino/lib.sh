@@ -12,25 +12,23 @@
 #   consul_intention web trino allow
 #   consul_leaf_pem web "$PCC_WORK/web.pem"   # a client identity: key + chain, one PEM file
 #   consul_roots_pem "$PCC_WORK/roots.pem"
-#   trino_node_init "$W/coord" coordinator    # etc/, tls/ (Consul leaf for "trino" + roots)
+#   trino_node_init "$W/coord" coordinator    # plugin/, etc/ (jvm.config with our -javaagent)
 #   trino_auth_certificate "$W/coord"         # client-certificate authentication (see below)
 #   trino_node_init "$W/worker" worker "$W/coord"
 #   trino_auth_certificate "$W/worker"        # so the worker, too, asks for client certs
 #   trino_node_start "$W/coord"; trino_node_start "$W/worker"
 #   trino_wait_ready "$W/coord"; trino_wait_ready "$W/worker"
-#   trino_query "$W/coord" "$PCC_WORK/web.pem" test "SELECT current_user"
+#   trino_query "$W/coord" "$PCC_WORK/web.pem" web "SELECT current_user"
 #
 # Knobs (environment):
 #   PCC_CACHE        cache root for downloads (default ~/.cache/presto-consul-connect)
 #   PCC_KEEP=1       keep the work dir (logs, configs) after exit
-#   PCC_PLUGIN_ZIP   our plugin zip; when set, trino_auth_certificate installs it and names
-#                    the consul-connect certificate authenticator
-#   PCC_CERT_AUTH_PROPS  the plugin's lines for etc/certificate-authenticator.properties
-#                    (default: consul.address=<agent> and consul.service=trino)
+#   PCC_PLUGIN_ZIP   our plugin zip (required): every node gets it in plugin/ and its jar as
+#                    -javaagent in jvm.config, as the README's install section says
+#   PCC_TRINO_SERVICE  the nodes' Consul service (default trino)
 #   TRINO_JAVA_HOME  JDK for Trino (default Temurin 25; Trino 476 needs Java 24+)
 #   TRINO_HEAP       -Xmx of each node (default 1G)
 #   PCC_TRINO_CDS=0  do not use class-data-sharing archives (see trino_cds_flags)
-#   PCC_TLS_REFRESH  http-server.https.ssl-context.refresh-time (default 10s)
 
 PCC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PCC_PIDS=()
@@ -43,6 +41,26 @@ die() { log "FAIL: $*"; exit 1; }
 
 # elapsed FILE: seconds since the timestamp stored in FILE (date +%s.%N), e.g. "12.3".
 elapsed() { awk -v s="$(cat "$1")" -v n="$(date +%s.%N)" 'BEGIN { printf "%.1f", n - s }'; }
+
+# step TEXT: a progress line with the seconds since lib.sh was sourced.
+PCC_T0=$(date +%s.%N)
+step() { log "== $* (t+$(awk -v s="$PCC_T0" -v n="$(date +%s.%N)" 'BEGIN { printf "%.1f", n - s }')s)"; }
+
+# pcc_on_fail: EXIT trap of the end-to-end scripts (install after pcc_init with
+# `trap pcc_on_fail EXIT`): on failure, the last ERROR/WARN lines of each node's log; then
+# pcc_cleanup.
+pcc_on_fail() {
+  local rc=$? f
+  if [ "$rc" -ne 0 ] && [ -n "${PCC_WORK:-}" ]; then
+    for f in "$PCC_WORK"/coord/server.log "$PCC_WORK"/worker/server.log; do
+      [ -f "$f" ] || continue
+      log "---- last ERROR/WARN lines of $f"
+      grep -E '\b(ERROR|WARN)\b' "$f" | tail -15 | cut -c1-400 >&2 || true
+    done
+    [ "${PCC_KEEP:-0}" = 1 ] || log "(set PCC_KEEP=1 to keep $PCC_WORK)"
+  fi
+  pcc_cleanup
+}
 
 # pcc_init: a work dir (PCC_WORK, removed at exit unless PCC_KEEP=1), the EXIT trap,
 # and TRINO_HOME / TRINO_CLI_JAR / CONSUL_BIN.
@@ -109,13 +127,14 @@ PY
 
 # ---------------------------------------------------------------- Consul
 
-# consul_start: a dev agent (in-memory, built-in Connect CA) on free loopback ports, no
-# DNS or gRPC. Sets CONSUL_HTTP and CONSUL_PID; waits until the CA has a root.
+# consul_start [ARGS...]: a dev agent (in-memory, built-in Connect CA) on free loopback
+# ports, no DNS or gRPC, plus ARGS (e.g. -hcl '...'). Sets CONSUL_HTTP and CONSUL_PID;
+# waits until the CA has a root.
 consul_start() {
   local dir="$PCC_WORK/consul" http i
   mkdir -p "$dir"
   http="$(free_port)"
-  "$CONSUL_BIN" agent -dev -bind=127.0.0.1 -client=127.0.0.1 -advertise=127.0.0.1 \
+  "$CONSUL_BIN" agent -dev "$@" -bind=127.0.0.1 -client=127.0.0.1 -advertise=127.0.0.1 \
     -node=pcc-trino -log-level=warn -dns-port=-1 -grpc-port=-1 -grpc-tls-port=-1 \
     -disable-host-node-id -http-port="$http" -serf-lan-port="$(free_port)" \
     -serf-wan-port="$(free_port)" -server-port="$(free_port)" \
@@ -160,18 +179,11 @@ consul_intention() {
 
 # ---------------------------------------------------------------- Trino
 
-# Trino's internal HTTP clients (airlift), by the prefix of their http-client.* keys.
-# Each gets https.hostname-verification=false (see NOTES.md): a Consul leaf names a
-# service (a SPIFFE URI SAN), never the node's IP or host name. Trino refuses keys for
-# clients a node does not create, so the two roles differ. Listed from Trino 476's
-# startup property dump.
-TRINO_COORDINATOR_HTTP_CLIENTS="discovery dynamic exchange failure-detector memory-manager node-manager scheduler worker-info"
-TRINO_WORKER_HTTP_CLIENTS="discovery exchange node-manager"
-
-# trino_jvm_config FILE ROLE: jvm.config for a small, fast-starting test node: 1 GiB heap,
-# the serial collector (two cores; no concurrent GC threads to feed), C1 only (short runs
-# never profit from C2, and it competes for the two cores while Trino starts), and a
-# class-data-sharing archive (see trino_cds_flags).
+# trino_jvm_config FILE ROLE [AGENT_LINES]: jvm.config for a small, fast-starting test node:
+# 1 GiB heap, the serial collector (two cores; no concurrent GC threads to feed), C1 only
+# (short runs never profit from C2, and it competes for the two cores while Trino starts),
+# and a class-data-sharing archive (see trino_cds_flags); then AGENT_LINES, our JVM-level
+# part as the README tells operators to add it.
 trino_jvm_config() {
   cat >"$1" <<EOF
 -server
@@ -185,7 +197,8 @@ trino_jvm_config() {
 -Djdk.nio.maxCachedBufferSize=2000000
 -Dfile.encoding=UTF-8
 -XX:+EnableDynamicAgentLoading
-$(trino_cds_flags "trino-$2")
+$(trino_cds_flags "trino-$2-agent")
+${3:-}
 EOF
 }
 
@@ -208,6 +221,13 @@ trino_cds_flags() {
   mkdir -p "$dir"
   echo "-Xlog:cds*=off"
   echo "-Xlog:aot*=off"
+  case "$1" in
+    *-agent)
+      # Our -javaagent runs in every node's JVM: an archive dumped with an agent needs this
+      # (diagnostic) permission, and the JVM uses such an archive only with the same setting.
+      echo "-XX:+UnlockDiagnosticVMOptions"
+      echo "-XX:+AllowArchivingWithJavaAgent" ;;
+  esac
   if [ -n "$(find "$jsa" -size +1M 2>/dev/null)" ]; then
     echo "-XX:SharedArchiveFile=$jsa"
   else
@@ -215,48 +235,51 @@ trino_cds_flags() {
   fi
 }
 
-# trino_node_identity DIR: the node's TLS material, DIR/tls/node.pem (key + chain of the
-# Consul leaf for service "trino") and DIR/tls/roots.pem (the Consul CA roots).
-# (Later our consul-connect tool writes and refreshes these files; the paths stay.)
-trino_keystore() { if [ -n "${PCC_TOOL:-}" ]; then echo "$1/tls/consul-connect.pem"; else echo "$1/tls/node.pem"; fi; }
-trino_truststore() { if [ -n "${PCC_TOOL:-}" ]; then echo "$1/tls/consul-connect-roots.pem"; else echo "$1/tls/roots.pem"; fi; }
-trino_node_identity() {
-  mkdir -p "$1/tls"
-  if [ -n "${PCC_TOOL:-}" ]; then
-    # As operators do it (README): our tool writes the node's key + chain and the roots
-    # once before Trino starts; the plugin (consul.pem.directory) keeps them current.
-    "$PCC_TOOL" fetch --dir "$1/tls" --service "${PCC_TRINO_SERVICE:-trino}" \
-      --address "$CONSUL_HTTP" --timeout 30s >"$1/fetch.log" 2>&1 \
-      || { cat "$1/fetch.log" >&2; return 1; }
-  else
-    consul_leaf_pem "${PCC_TRINO_SERVICE:-trino}" "$1/tls/node.pem"
-    consul_roots_pem "$1/tls/roots.pem"
-  fi
+# The node's TLS files, written by our JVM-level part (consul.pem.directory) before Trino
+# reads its configuration: key + chain, and the Consul roots.
+trino_keystore() { echo "$1/tls/consul-connect.pem"; }
+trino_truststore() { echo "$1/tls/consul-connect-roots.pem"; }
+
+# trino_consul_props DIR: the node's Consul Connect settings (DIR/etc/consul-connect.properties,
+# read by the -javaagent and shared by the plugin), from standard input. trino_node_init
+# writes the default: the local agent, service PCC_TRINO_SERVICE (default trino), the PEM
+# files in DIR/tls.
+trino_consul_props() {
+  cat >"$1/etc/consul-connect.properties"
 }
 
 # trino_node_init DIR coordinator|worker [COORDINATOR_DIR]
-# Writes DIR/etc (node.properties, jvm.config, config.properties, log.properties), the
-# node's identity in DIR/tls, an empty DIR/plugin (no bundled plugin is loaded: that
-# keeps startup short; trino_install_plugin adds ours) and DIR/data. The node's HTTPS port
-# is in DIR/port. A worker needs its coordinator's dir (for discovery.uri).
-# Call trino_auth_certificate / trino_prop after this to add settings.
+# Sets a node up as the README tells operators: our plugin zip (PCC_PLUGIN_ZIP) unzipped
+# into DIR/plugin, etc/consul-connect.properties, jvm.config with the -javaagent line,
+# config.properties with HTTPS only and the TLS files the agent writes, and no
+# host-name-verification switch (the agent's trust manager checks SPIFFE identities).
+# No bundled Trino plugin is loaded: that keeps startup short. The node's HTTPS port is
+# in DIR/port. A worker needs its coordinator's dir (for discovery.uri).
+# Call trino_auth_certificate / trino_prop / trino_consul_props after this to change settings.
 trino_node_init() {
-  local dir="$1" role="$2" coord="${3:-}" port disc clients c
-  mkdir -p "$dir/etc" "$dir/data" "$dir/plugin"
+  local dir="$1" role="$2" coord="${3:-}" port disc jar
+  [ -f "${PCC_PLUGIN_ZIP:-}" ] || { log "trino_node_init: PCC_PLUGIN_ZIP must name our plugin zip"; return 1; }
+  mkdir -p "$dir/etc" "$dir/data" "$dir/plugin" "$dir/tls"
   port="$(free_port)"
   echo "$port" >"$dir/port"
   echo "$role" >"$dir/role"
   case "$role" in
-    coordinator) disc="https://127.0.0.1:$port"; clients="$TRINO_COORDINATOR_HTTP_CLIENTS" ;;
+    coordinator) disc="https://127.0.0.1:$port" ;;
     worker)
       [ -f "$coord/port" ] || { log "trino_node_init: worker needs the coordinator's dir"; return 1; }
-      disc="https://127.0.0.1:$(cat "$coord/port")"; clients="$TRINO_WORKER_HTTP_CLIENTS" ;;
+      disc="https://127.0.0.1:$(cat "$coord/port")" ;;
     *) log "trino_node_init: role must be coordinator or worker"; return 1 ;;
   esac
   # One shared secret per cluster: the coordinator's, made once.
   local secret_file="${coord:-$dir}/shared-secret"
   [ -f "$secret_file" ] || (umask 077; openssl rand -base64 32 >"$secret_file")
-  trino_node_identity "$dir"
+  trino_install_plugin "$dir" "$PCC_PLUGIN_ZIP"
+  jar="$(ls "$dir"/plugin/consul-connect/presto-consul-connect-*.jar)"
+  trino_consul_props "$dir" <<EOF
+consul.address=$CONSUL_HTTP
+consul.service=${PCC_TRINO_SERVICE:-trino}
+consul.pem.directory=$dir/tls
+EOF
 
   cat >"$dir/etc/node.properties" <<EOF
 node.environment=pcc
@@ -265,7 +288,8 @@ node.data-dir=$dir/data
 node.bind-ip=127.0.0.1
 node.internal-address=127.0.0.1
 EOF
-  trino_jvm_config "$dir/etc/jvm.config" "$role"
+  trino_jvm_config "$dir/etc/jvm.config" "$role" "-javaagent:$jar=$dir/etc/consul-connect.properties
+--enable-native-access=ALL-UNNAMED"
   {
     if [ "$role" = coordinator ]; then
       echo "coordinator=true"
@@ -280,12 +304,10 @@ EOF
     echo "http-server.https.port=$port"
     echo "http-server.https.keystore.path=$(trino_keystore "$dir")"
     echo "http-server.https.truststore.path=$(trino_truststore "$dir")"
-    echo "http-server.https.ssl-context.refresh-time=${PCC_TLS_REFRESH:-10s}"
     echo "internal-communication.https.required=true"
     echo "internal-communication.shared-secret=$(cat "$secret_file")"
     echo "internal-communication.https.keystore.path=$(trino_keystore "$dir")"
     echo "internal-communication.https.truststore.path=$(trino_truststore "$dir")"
-    for c in $clients; do echo "$c.http-client.https.hostname-verification=false"; done
     echo "query.max-memory=256MB"
     echo "query.max-memory-per-node=256MB"
   } >"$dir/etc/config.properties"
@@ -307,34 +329,16 @@ trino_install_plugin() {
   unzip -q -o "$2" -d "$1/plugin"
 }
 
-# trino_auth_certificate DIR [USER]: client-certificate authentication on this node.
-# Only with it does Trino's HTTPS server ask clients for a certificate at all (and then
-# Jetty checks the chain against DIR/tls/roots.pem; a request without one gets 401). On a
-# worker it is what makes the coordinator's internal calls present the coordinator's
-# Consul leaf: internal calls are still authenticated by the shared secret, not by this.
-#  - with PCC_PLUGIN_ZIP: our plugin is installed and named in
-#    etc/certificate-authenticator.properties; it maps the SPIFFE id to the user and asks
-#    Consul's intentions.
-#  - without: Trino's built-in default, which takes the certificate's subject as the
-#    principal. A Consul leaf's subject is empty, so a user-mapping file maps that empty
-#    principal to USER (default "test"): every Consul-signed client becomes USER.
+# trino_auth_certificate DIR: client-certificate authentication by our plugin on this node.
+# Only with it does Trino's HTTPS server ask clients for a certificate at all; on a worker
+# it is what makes the coordinator's internal calls present the coordinator's Consul leaf
+# (internal calls are still authenticated by the shared secret, not by the certificate).
+# The plugin's properties name it and nothing else: it then shares the JVM-level part's
+# settings and identity.
 trino_auth_certificate() {
-  local dir="$1" user="${2:-test}"
+  local dir="$1"
   trino_prop "$dir" http-server.authentication.type CERTIFICATE
-  if [ -n "${PCC_PLUGIN_ZIP:-}" ]; then
-    trino_install_plugin "$dir" "$PCC_PLUGIN_ZIP"
-    # The plugin's own keys are the plugin's business: PCC_CERT_AUTH_PROPS replaces the
-    # default guess below (the agent's address and this node's service name).
-    {
-      echo "certificate-authenticator.name=consul-connect"
-      printf '%s\n' "${PCC_CERT_AUTH_PROPS-consul.address=$CONSUL_HTTP
-consul.service=${PCC_TRINO_SERVICE:-trino}
-consul.pem.directory=$dir/tls}"
-    } >"$dir/etc/certificate-authenticator.properties"
-  else
-    jq -n --arg user "$user" '{rules: [{pattern: "", user: $user}]}' >"$dir/etc/user-mapping.json"
-    trino_prop "$dir" http-server.authentication.certificate.user-mapping.file "$dir/etc/user-mapping.json"
-  fi
+  echo "certificate-authenticator.name=consul-connect" >"$dir/etc/certificate-authenticator.properties"
 }
 
 # trino_node_start DIR: `launcher run` in the background. The launcher execs the JVM, so

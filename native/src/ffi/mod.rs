@@ -5,6 +5,7 @@
 
 pub mod c;
 pub mod jni;
+pub mod jni_share;
 pub mod jni_tls;
 
 /// Extracts a readable message from a panic payload.

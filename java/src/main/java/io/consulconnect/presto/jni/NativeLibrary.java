@@ -2,6 +2,8 @@ package io.consulconnect.presto.jni;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -9,12 +11,17 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Locale;
 
 /**
- * Loads the bundled {@code consul_connect} native library, once per class loader.
+ * Loads the bundled {@code consul_connect} native library, once per JVM where it can.
  *
  * <p>The library ships inside the jar as {@code /native/<platform>/libconsul_connect.so}.
- * Trino gives every plugin its own class loader and the JVM binds a native library file to
- * one class loader only, so each load extracts the library to its own private temporary file
- * (owner-only permissions) and loads that file.
+ * The JVM binds a loaded library to one class loader, and Trino gives every plugin its own.
+ * When this jar is also on the system class path (the JVM-level part,
+ * {@code -javaagent:presto-consul-connect.jar}), a copy of these classes in another class
+ * loader does not load a second library: it asks the system class loader's copy to bind its
+ * {@code native} methods to the library already loaded there (JNI {@code RegisterNatives}),
+ * so the whole JVM has one handle registry and each identity one set of watchers. Otherwise
+ * each load extracts the library to its own private temporary file (owner-only permissions)
+ * and loads that file.
  *
  * <p>For development, the system property {@value #OVERRIDE_PROPERTY} may name an absolute
  * path to a library to load instead of the bundled one.
@@ -26,8 +33,37 @@ public final class NativeLibrary {
     static final String LIBRARY_FILE_NAME = "libconsul_connect.so";
 
     private static boolean loaded;
+    /** True when this copy's natives are bound to the system class loader's library. */
+    private static boolean shared;
 
     private NativeLibrary() {}
+
+    /**
+     * Whether this class loader's bridge classes use the library of the system class
+     * loader's copy of this jar (see the class comment).
+     *
+     * @return true when shared; false when this copy loaded a library of its own
+     */
+    public static synchronized boolean isShared() {
+        load();
+        return shared;
+    }
+
+    /**
+     * Binds the {@code native} methods of another class loader's copy of the bridge classes
+     * to the library this copy loaded. Called through reflection by {@link #load()} of that
+     * copy; not for other callers.
+     *
+     * @param nativeBridge the other copy's {@code NativeBridge} class
+     * @param tlsBridge the other copy's {@code TlsBridge} class
+     * @throws UnsatisfiedLinkError if the classes do not match this library's methods
+     */
+    public static void shareWith(Class<?> nativeBridge, Class<?> tlsBridge) {
+        load();
+        registerNatives(nativeBridge, tlsBridge);
+    }
+
+    private static native void registerNatives(Class<?> nativeBridge, Class<?> tlsBridge);
 
     /**
      * Loads the native library if this class loader has not loaded it yet.
@@ -39,12 +75,53 @@ public final class NativeLibrary {
             return;
         }
         String override = System.getProperty(OVERRIDE_PROPERTY);
-        if (override != null && !override.isBlank()) {
+        if (shareSystemCopy()) {
+            shared = true;
+        } else if (override != null && !override.isBlank()) {
             System.load(override);
         } else {
             loadBundled();
         }
         loaded = true;
+    }
+
+    /**
+     * Binds this copy's natives to the system class loader's library, when the system class
+     * loader has a copy of this jar of the same version and this class is not that copy.
+     *
+     * @return true when bound; false when this copy must load a library of its own
+     */
+    private static boolean shareSystemCopy() {
+        ClassLoader system = ClassLoader.getSystemClassLoader();
+        if (NativeLibrary.class.getClassLoader() == system) {
+            return false;
+        }
+        Class<?> systemCopy;
+        try {
+            systemCopy = Class.forName(NativeLibrary.class.getName(), false, system);
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
+        }
+        if (systemCopy == NativeLibrary.class || !sameVersion(systemCopy)) {
+            return false;
+        }
+        try {
+            Method share = systemCopy.getMethod("shareWith", Class.class, Class.class);
+            share.invoke(null, NativeBridge.class, TlsBridge.class);
+            return true;
+        } catch (InvocationTargetException e) {
+            throw linkError("Could not bind to the consul_connect native library of the system class loader",
+                    e.getCause());
+        } catch (ReflectiveOperationException e) {
+            throw linkError("Could not bind to the consul_connect native library of the system class loader", e);
+        }
+    }
+
+    /** Same jar version (both absent counts as the same: a build without a manifest). */
+    private static boolean sameVersion(Class<?> systemCopy) {
+        String ours = NativeLibrary.class.getPackage().getImplementationVersion();
+        String theirs = systemCopy.getPackage().getImplementationVersion();
+        return ours == null ? theirs == null : ours.equals(theirs);
     }
 
     private static void loadBundled() {

@@ -27,6 +27,15 @@ public final class ConnectKeyManager extends X509ExtendedKeyManager {
         this.material = material;
     }
 
+    /** An alias chosen for a handshake: says once per generation and side which leaf this is. */
+    private String chosen(String alias, boolean client) {
+        if (alias == null) {
+            return null;
+        }
+        material.presenting(alias, client);
+        return alias;
+    }
+
     private String alias(String keyType) {
         ConnectMaterial.Generation g;
         try {
@@ -64,12 +73,12 @@ public final class ConnectKeyManager extends X509ExtendedKeyManager {
 
     @Override
     public String chooseClientAlias(String[] keyTypes, Principal[] issuers, Socket socket) {
-        return alias(keyTypes);
+        return chosen(alias(keyTypes), true);
     }
 
     @Override
     public String chooseEngineClientAlias(String[] keyTypes, Principal[] issuers, SSLEngine engine) {
-        return alias(keyTypes);
+        return chosen(alias(keyTypes), true);
     }
 
     @Override
@@ -79,12 +88,12 @@ public final class ConnectKeyManager extends X509ExtendedKeyManager {
 
     @Override
     public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
-        return alias(keyType);
+        return chosen(alias(keyType), false);
     }
 
     @Override
     public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine) {
-        return alias(keyType);
+        return chosen(alias(keyType), false);
     }
 
     @Override

@@ -7,8 +7,11 @@ import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The current Connect material of one identity as JCA objects (leaf chain, private key,
@@ -31,11 +34,15 @@ final class ConnectMaterial {
         final String keyAlgorithm;
         final X509Certificate[] roots;
         final String serial;
+        /** The leaf's SPIFFE id. */
+        final String spiffeId;
+        /** The trust domain of the roots. */
+        final String trustDomain;
         /** The generation before this one (its own {@code previous} is dropped). */
         final Generation previous;
 
         Generation(long generation, X509Certificate[] chain, PrivateKey key, X509Certificate[] roots, String serial,
-                Generation previous) {
+                String spiffeId, String trustDomain, Generation previous) {
             this.generation = generation;
             this.alias = ALIAS_PREFIX + generation;
             this.chain = chain;
@@ -43,11 +50,15 @@ final class ConnectMaterial {
             this.keyAlgorithm = key.getAlgorithm();
             this.roots = roots;
             this.serial = serial;
+            this.spiffeId = spiffeId;
+            this.trustDomain = trustDomain;
             this.previous = previous;
         }
 
         Generation withoutPrevious() {
-            return previous == null ? this : new Generation(generation, chain, key, roots, serial, null);
+            return previous == null
+                    ? this
+                    : new Generation(generation, chain, key, roots, serial, spiffeId, trustDomain, null);
         }
     }
 
@@ -57,6 +68,11 @@ final class ConnectMaterial {
     private volatile Generation current;
     /** A generation the JDK could not use; not retried. */
     private volatile long unusable = -1;
+    /** The last generation presented in a handshake as client / as server (one log line each). */
+    private volatile long presentedAsClient = -1;
+    private volatile long presentedAsServer = -1;
+    /** DER of every root any generation of this identity listed (a few per CA rotation). */
+    private final Set<ByteBuffer> rootsSeen = ConcurrentHashMap.newKeySet();
 
     ConnectMaterial(ConnectIdentity identity) {
         this.identity = identity;
@@ -100,6 +116,33 @@ final class ConnectMaterial {
         return g.previous != null && g.previous.alias.equals(alias) ? g.previous : null;
     }
 
+    /**
+     * Notes that a key manager chose {@code alias} for a handshake; the first handshake of a
+     * generation on each side is logged (one line per rotation, never per handshake).
+     *
+     * @param alias the alias chosen
+     * @param client true when this end is the TLS client
+     */
+    void presenting(String alias, boolean client) {
+        long last = client ? presentedAsClient : presentedAsServer;
+        Generation g = current();
+        if (g == null || !g.alias.equals(alias) || g.generation == last) {
+            return;
+        }
+        synchronized (this) {
+            if (client ? presentedAsClient == g.generation : presentedAsServer == g.generation) {
+                return;
+            }
+            if (client) {
+                presentedAsClient = g.generation;
+            } else {
+                presentedAsServer = g.generation;
+            }
+        }
+        LOG.log(System.Logger.Level.INFO, "consul-connect: presenting leaf serial " + g.serial + " of " + g.spiffeId
+                + " (generation " + g.generation + ") as TLS " + (client ? "client" : "server"));
+    }
+
     private synchronized Generation refresh() {
         Generation g = current;
         long generation = identity.generation();
@@ -115,7 +158,10 @@ final class ConnectMaterial {
             X509Certificate[] chain = certificates(s.chain());
             PrivateKey key = PrivateKeys.fromPkcs8(s.keyPkcs8(), chain[0].getPublicKey().getAlgorithm());
             Generation next = new Generation(s.generation(), chain, key, certificates(s.roots()), s.serial(),
-                    g == null ? null : g.withoutPrevious());
+                    s.spiffeId(), s.trustDomain(), g == null ? null : g.withoutPrevious());
+            for (byte[] root : s.roots()) {
+                rootsSeen.add(ByteBuffer.wrap(root.clone()));
+            }
             current = next;
             return next;
         } catch (GeneralSecurityException | RuntimeException e) {
@@ -130,6 +176,30 @@ final class ConnectMaterial {
         } finally {
             s.destroyKey();
         }
+    }
+
+    /**
+     * Whether a certificate is one of this identity's Consul roots: one that a snapshot of
+     * this identity listed (current or earlier), or a CA certificate naming exactly the
+     * trust domain ({@code spiffe://<trust-domain>}), as every Consul CA root does.
+     *
+     * @param cert a certificate from a trust store
+     * @return true for a Consul root of this identity
+     */
+    boolean isRoot(X509Certificate cert) {
+        Generation g = current();
+        if (g == null || cert == null) {
+            return false;
+        }
+        try {
+            if (rootsSeen.contains(ByteBuffer.wrap(cert.getEncoded()))) {
+                return true;
+            }
+        } catch (java.security.cert.CertificateEncodingException e) {
+            return false;
+        }
+        return cert.getBasicConstraints() >= 0
+                && Certificates.uris(cert).contains("spiffe://" + g.trustDomain);
     }
 
     private static X509Certificate[] certificates(List<byte[]> der) throws GeneralSecurityException {

@@ -7,7 +7,10 @@ import java.util.function.Supplier;
 /**
  * The JCA provider {@value #NAME}: a {@code KeyManagerFactory}, a {@code TrustManagerFactory}
  * and an {@code SSLContext}, all under the algorithm name {@value #ALGORITHM}, holding the
- * current Consul Connect leaf and roots across rotations.
+ * current Consul Connect leaf and roots across rotations; and a selective
+ * {@code KeyManagerFactory} and {@code TrustManagerFactory} ({@value ConnectJvm#ALGORITHM})
+ * that take over only the key and trust stores holding this node's Consul material and leave
+ * every other store to the JDK (see {@link ConnectJvm}).
  *
  * <p>Install it with one line, {@link #install()}, or list it in a {@code java.security} file
  * ({@code security.provider.N=io.consulconnect.presto.ssl.ConnectProvider}) together with
@@ -36,6 +39,10 @@ public final class ConnectProvider extends Provider {
         putService(new Factory(this, "TrustManagerFactory", ConnectTrustManagerFactorySpi.class,
                 ConnectTrustManagerFactorySpi::new));
         putService(new Factory(this, "SSLContext", ConnectSslContextSpi.class, ConnectSslContextSpi::new));
+        putService(new Factory(this, "KeyManagerFactory", ConnectJvm.ALGORITHM, SelectiveKeyManagerFactorySpi.class,
+                SelectiveKeyManagerFactorySpi::new));
+        putService(new Factory(this, "TrustManagerFactory", ConnectJvm.ALGORITHM,
+                SelectiveTrustManagerFactorySpi.class, SelectiveTrustManagerFactorySpi::new));
     }
 
     /**
@@ -68,7 +75,11 @@ public final class ConnectProvider extends Provider {
         private final Supplier<Object> spi;
 
         Factory(Provider provider, String type, Class<?> implementation, Supplier<Object> spi) {
-            super(provider, type, ALGORITHM, implementation.getName(), null, null);
+            this(provider, type, ALGORITHM, implementation, spi);
+        }
+
+        Factory(Provider provider, String type, String algorithm, Class<?> implementation, Supplier<Object> spi) {
+            super(provider, type, algorithm, implementation.getName(), null, null);
             this.spi = spi;
         }
 

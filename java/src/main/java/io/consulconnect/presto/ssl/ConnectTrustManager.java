@@ -117,6 +117,9 @@ public final class ConnectTrustManager extends X509ExtendedTrustManager {
             // An empty chain is refused by the core like any other unusable one.
             byte[][] der = chain == null ? new byte[0][] : encode(chain);
             fields = TlsBridge.verifyPeer(material.identity().handle(), der, clientSide, clientSide ? expected : null);
+        } catch (PeerRefusedException e) {
+            RefusalLog.refused(clientSide, session, e.getMessage());
+            throw e;
         } catch (RuntimeException e) {
             // Closed identity, bad argument, native failure: fail closed, with the reason.
             throw new CertificateException("Consul Connect could not verify the peer: " + e.getMessage(), e);

@@ -3,6 +3,8 @@ package io.consulconnect.presto.trino;
 import io.consulconnect.presto.ConsulConnectException;
 import io.consulconnect.presto.identity.ConnectIdentity;
 import io.consulconnect.presto.jni.NativeBridge;
+import io.consulconnect.presto.jni.NativeLibrary;
+import io.consulconnect.presto.ssl.ConnectConfig;
 import io.trino.spi.security.CertificateAuthenticator;
 import io.trino.spi.security.CertificateAuthenticatorFactory;
 import java.time.Duration;
@@ -14,7 +16,9 @@ import java.util.logging.Logger;
  * {@code etc/certificate-authenticator.properties} (every key but
  * {@code certificate-authenticator.name}). The keys are the core's {@code consul.*}
  * settings; an unknown key or malformed value stops Trino at start with a message naming
- * it.
+ * it. With no key at all, the node's JVM-level settings are used (the file named by the
+ * system property {@value ConnectConfig#PROPERTIES_FILE}, which the {@code -javaagent} sets):
+ * then the authenticator shares the JVM-level part's identity, one set of watchers per node.
  */
 public final class ConsulConnectAuthenticatorFactory implements CertificateAuthenticatorFactory {
     /** The name operators put in {@code certificate-authenticator.name}. */
@@ -33,7 +37,12 @@ public final class ConsulConnectAuthenticatorFactory implements CertificateAuthe
 
     @Override
     public CertificateAuthenticator create(Map<String, String> config) {
-        ConnectIdentity identity = ConnectIdentity.open(config);
+        ConnectIdentity identity = ConnectIdentity.open(config.isEmpty() ? jvmSettings() : config);
+        LOG.info(NativeLibrary.isShared()
+                ? "consul-connect: the authenticator uses the JVM-level native library (one per JVM)"
+                        + (config.isEmpty() ? " and shares its identity and watchers" : "")
+                : "consul-connect: the authenticator loaded its own copy of the native library "
+                        + "(no JVM-level part of the same version is installed)");
         try {
             NativeBridge.startAuthorization(identity.handle());
         } catch (RuntimeException e) {
@@ -48,5 +57,14 @@ public final class ConsulConnectAuthenticatorFactory implements CertificateAuthe
             LOG.warning("consul-connect: no Consul identity yet, clients are denied until it arrives: " + e.getMessage());
         }
         return new ConsulConnectAuthenticator(identity);
+    }
+
+    private static Map<String, String> jvmSettings() {
+        if (System.getProperty(ConnectConfig.PROPERTIES_FILE) == null) {
+            throw new IllegalArgumentException("consul-connect: etc/certificate-authenticator.properties has no "
+                    + "consul.* settings and no JVM-level settings exist (system property "
+                    + ConnectConfig.PROPERTIES_FILE + ", set by the -javaagent line in etc/jvm.config)");
+        }
+        return ConnectConfig.fromSystemProperties().consulProperties();
     }
 }

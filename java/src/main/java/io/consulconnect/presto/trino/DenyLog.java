@@ -1,5 +1,6 @@
 package io.consulconnect.presto.trino;
 
+import io.consulconnect.presto.LogBudget;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.util.Collection;
@@ -8,18 +9,13 @@ import java.util.logging.Logger;
 
 /**
  * Writes refused clients to the server log (Trino answers the client only "Unauthorized"),
- * so an operator can see who was refused and why. Bounded: at most {@link #BURST} lines per
- * {@link #WINDOW_NANOS}, then one line saying how many were left out, so a flood of bad
+ * so an operator can see who was refused and why. Bounded ({@link LogBudget}): at most 20
+ * lines per ten seconds, then one line saying how many were left out, so a flood of bad
  * clients cannot flood the log.
  */
 final class DenyLog {
     private static final Logger LOG = Logger.getLogger(ConsulConnectAuthenticator.class.getName());
-    private static final int BURST = 20;
-    private static final long WINDOW_NANOS = 10_000_000_000L;
-
-    private long windowStart = System.nanoTime();
-    private int written;
-    private int suppressed;
+    private final LogBudget budget = new LogBudget(20, 10_000_000_000L, "refusals");
 
     /**
      * Logs one refusal.
@@ -28,25 +24,9 @@ final class DenyLog {
      * @param reason why it was refused
      */
     void denied(List<X509Certificate> certificates, String reason) {
-        String line;
-        synchronized (this) {
-            long now = System.nanoTime();
-            if (now - windowStart > WINDOW_NANOS) {
-                if (suppressed > 0) {
-                    LOG.warning("consul-connect: " + suppressed + " more refusals were not logged");
-                }
-                windowStart = now;
-                written = 0;
-                suppressed = 0;
-            }
-            if (written >= BURST) {
-                suppressed++;
-                return;
-            }
-            written++;
+        if (budget.allow(LOG::warning)) {
+            LOG.warning("consul-connect: denied " + describe(certificates) + ": " + reason);
         }
-        line = "consul-connect: denied " + describe(certificates) + ": " + reason;
-        LOG.warning(line);
     }
 
     /** The client's SPIFFE URI (for the log only; nothing is decided from it here). */

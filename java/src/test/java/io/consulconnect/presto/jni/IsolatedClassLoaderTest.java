@@ -1,7 +1,12 @@
 package io.consulconnect.presto.jni;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotSame;
+import static org.junit.Assert.assertSame;
+import static org.junit.Assert.fail;
+
+import java.lang.reflect.InvocationTargetException;
 
 import java.lang.reflect.Method;
 import java.net.URL;
@@ -10,11 +15,52 @@ import org.junit.Test;
 
 /**
  * Trino gives each plugin its own class loader; the JVM binds a native library file to one
- * loader only. Each loader must therefore get a working copy of its own.
+ * loader only. A plugin's copy of the bridge shares the system class loader's library when
+ * that loader has this jar (the JVM-level part); otherwise it loads its own.
  */
 public class IsolatedClassLoaderTest {
     @Test
-    public void eachClassLoaderLoadsItsOwnCopy() throws Exception {
+    public void aPluginCopySharesTheSystemLoadersLibraryAndIdentities() throws Exception {
+        URL jar = NativeBridge.class.getProtectionDomain().getCodeSource().getLocation();
+        // This test runs with the jar on the system class path, as -javaagent puts it there.
+        assertSame(ClassLoader.getSystemClassLoader(), NativeBridge.class.getClassLoader());
+        assertFalse(NativeLibrary.isShared());
+        String[] keys = {"consul.address", "consul.service"};
+        String[] values = {"http://127.0.0.1:1", "shared-" + System.nanoTime()};
+        long ours = NativeBridge.open(keys, values);
+        try (URLClassLoader plugin = isolatedLoader(jar)) {
+            Class<?> library = Class.forName(NativeLibrary.class.getName(), true, plugin);
+            assertNotSame(NativeLibrary.class, library);
+            assertEquals(Boolean.TRUE, library.getMethod("isShared").invoke(null));
+            Class<?> bridge = Class.forName(NativeBridge.class.getName(), true, plugin);
+            Method open = bridge.getMethod("open", String[].class, String[].class);
+            // Same properties, same native registry: the very same identity.
+            long theirs = (Long) open.invoke(null, keys, values);
+            assertEquals(ours, theirs);
+            bridge.getMethod("close", long.class).invoke(null, theirs);
+            // Exceptions come as the plugin's own classes (JNI resolves them in its loader).
+            Method parse = bridge.getMethod("parseServiceSpiffeId", String.class);
+            try {
+                parse.invoke(null, "not a spiffe id");
+                fail("parsed garbage");
+            } catch (InvocationTargetException e) {
+                assertEquals(IllegalArgumentException.class, e.getCause().getClass());
+            }
+            Method panic = bridge.getMethod("panicForTest", String.class);
+            try {
+                panic.invoke(null, "from the plugin's loader");
+                fail("no exception");
+            } catch (InvocationTargetException e) {
+                Class<?> expected = Class.forName("io.consulconnect.presto.ConsulConnectException", false, plugin);
+                assertSame(expected, e.getCause().getClass());
+            }
+        } finally {
+            NativeBridge.close(ours);
+        }
+    }
+
+    @Test
+    public void eachClassLoaderGetsAWorkingCopy() throws Exception {
         URL jar = NativeBridge.class.getProtectionDomain().getCodeSource().getLocation();
         String expected = NativeBridge.version();
         try (URLClassLoader first = isolatedLoader(jar);

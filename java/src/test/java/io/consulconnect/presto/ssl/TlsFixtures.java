@@ -163,7 +163,7 @@ final class TlsFixtures {
         return out;
     }
 
-    private static void keytool(String... args) throws Exception {
+    static void keytool(String... args) throws Exception {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
         command.addAll(List.of(args));

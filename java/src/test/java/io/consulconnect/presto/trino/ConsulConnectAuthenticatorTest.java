@@ -7,6 +7,7 @@ import static org.junit.Assert.assertTrue;
 import io.consulconnect.presto.ConnectAccessDeniedException;
 import io.consulconnect.presto.identity.ConnectIdentity;
 import io.consulconnect.presto.jni.NativeBridge;
+import io.consulconnect.presto.ssl.ConnectConfig;
 import io.consulconnect.presto.testing.ConsulDevAgent;
 import io.trino.spi.Plugin;
 import io.trino.spi.security.AccessDeniedException;
@@ -14,6 +15,8 @@ import io.trino.spi.security.CertificateAuthenticator;
 import io.trino.spi.security.CertificateAuthenticatorFactory;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -87,6 +90,31 @@ public class ConsulConnectAuthenticatorTest {
                 () -> auth.authenticate(chain(consul.leaf("evil")[0])));
         String message = denied.getMessage().toLowerCase(Locale.ROOT);
         assertTrue(message, message.contains("intention") && message.contains("evil") && message.contains("deny"));
+    }
+
+    @Test
+    public void withoutKeysTheJvmLevelSettingsAreUsed() throws Exception {
+        String previous = System.getProperty(ConnectConfig.PROPERTIES_FILE);
+        try {
+            System.clearProperty(ConnectConfig.PROPERTIES_FILE);
+            IllegalArgumentException none = assertThrows(IllegalArgumentException.class,
+                    () -> new ConsulConnectAuthenticatorFactory().create(Map.of()));
+            assertTrue(none.getMessage(), none.getMessage().contains(ConnectConfig.PROPERTIES_FILE));
+
+            Path file = Files.createTempFile("pcc-jvm", ".properties");
+            Files.writeString(file, "consul.address=" + consul.address() + "\nconsul.service=trino\n"
+                    + "consulconnect.expect=trino\n");
+            System.setProperty(ConnectConfig.PROPERTIES_FILE, file.toString());
+            CertificateAuthenticator auth = new ConsulConnectAuthenticatorFactory().create(Map.of());
+            assertEquals("web", auth.authenticate(chain(consul.leaf("web")[0])).getName());
+            assertThrows(AccessDeniedException.class, () -> auth.authenticate(chain(consul.leaf("evil")[0])));
+        } finally {
+            if (previous == null) {
+                System.clearProperty(ConnectConfig.PROPERTIES_FILE);
+            } else {
+                System.setProperty(ConnectConfig.PROPERTIES_FILE, previous);
+            }
+        }
     }
 
     @Test
