@@ -118,6 +118,7 @@ public final class JettyHandshakeBenchmark {
         while (System.nanoTime() < end) {
             try (SSLSocket s = (SSLSocket) client.getSslContext().getSocketFactory()
                     .createSocket(InetAddress.getLoopbackAddress(), port)) {
+                s.setTcpNoDelay(true);
                 SSLParameters p = s.getSSLParameters();
                 client.customize(p);
                 s.setSSLParameters(p);
@@ -135,6 +136,7 @@ public final class JettyHandshakeBenchmark {
     private static void serve(SSLServerSocket server, AtomicBoolean running) {
         while (running.get()) {
             try (SSLSocket s = (SSLSocket) server.accept()) {
+                s.setTcpNoDelay(true);
                 s.startHandshake();
                 s.getOutputStream().write('1');
                 s.getOutputStream().flush();
