@@ -15,7 +15,8 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
  * the way airlift's HTTP client does (Jetty's {@code SslContextFactory.Client} with a key store
  * and a trust store, host-name verification on) and prints what each connection saw.
  *
- * <p>Commands (args): {@code consul <pemDir> <port>} connects with the Consul PEM files;
+ * <p>Commands (args): {@code consul <pemDir> <port>} connects with the Consul PEM files
+ * ({@code consul-mixed <pemDir> <port> <extraCaPem>}: plus a non-Consul CA in the trust store);
  * {@code plain <keyStore.p12> <trustStore.p12> <port>} connects with ordinary PKCS#12 stores.
  */
 public final class AgentChild {
@@ -27,11 +28,16 @@ public final class AgentChild {
         SslContextFactory.Client jetty = new SslContextFactory.Client();
         jetty.setEndpointIdentificationAlgorithm("HTTPS");
         int port;
-        if (args[0].equals("consul")) {
+        if (args[0].startsWith("consul")) {
             Path dir = Path.of(args[1]);
             jetty.setKeyStore(PemStores.keyStore(dir.resolve("consul-connect.pem")));
             jetty.setKeyStorePassword("");
-            jetty.setTrustStore(PemStores.trustStore(dir.resolve("consul-connect-roots.pem")));
+            KeyStore trust = PemStores.trustStore(dir.resolve("consul-connect-roots.pem"));
+            if (args[0].equals("consul-mixed")) {
+                // A trust store with one more, non-Consul CA: still ours, the extra CA ignored.
+                trust.setCertificateEntry("extra", PemStores.trustStore(Path.of(args[3])).getCertificate("cert0"));
+            }
+            jetty.setTrustStore(trust);
             jetty.setTrustStorePassword("");
             port = Integer.parseInt(args[2]);
         } else {

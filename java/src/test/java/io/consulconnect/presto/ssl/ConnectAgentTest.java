@@ -82,6 +82,22 @@ public class ConnectAgentTest {
     }
 
     @Test
+    public void aTrustStoreMixingConsulRootsAndAnotherCaIsTakenOverWithAWarning() throws Exception {
+        Path extra = selfSigned(Files.createDirectories(dir.resolve("mixed")), "other-ca", "dns:other.invalid");
+        try (LoopbackServer trino = new LoopbackServer(server("trino"));
+                LoopbackServer web = new LoopbackServer(server("web"))) {
+            String out = child("consul-mixed", dir.resolve("tls").toString(), Integer.toString(trino.port()),
+                    extra.toString());
+            assertTrue(out, out.contains("CONNECTED"));
+            assertTrue(out, out.contains("holds Consul roots and 1 other certificate(s); the others are not trusted"));
+            LoopbackServer.Seen seen = trino.next();
+            assertTrue(String.valueOf(seen.error()), seen.ok());
+            out = child("consul-mixed", dir.resolve("tls").toString(), Integer.toString(web.port()), extra.toString());
+            assertTrue(out, out.contains("not to the expected service `trino`"));
+        }
+    }
+
+    @Test
     public void otherStoresStayWithTheJdk() throws Exception {
         Path plain = Files.createDirectories(dir.resolve("plain"));
         Path good = selfSigned(plain, "localhost", "dns:localhost");
