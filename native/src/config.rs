@@ -58,6 +58,25 @@ pub const AUTHZ_MAX_STALE: &str = "consul.authz.max-stale";
 /// Principal returned to Trino: `service` (default) or `spiffe-id`.
 pub const AUTHZ_PRINCIPAL: &str = "consul.authz.principal";
 
+/// Default of [`FILES_POLL_INTERVAL`]: three small files read four times a second cost
+/// nothing measurable, and a rotation reaches the next handshake well within a second.
+pub const FILES_POLL_INTERVAL_DEFAULT: Duration = Duration::from_millis(250);
+
+/// The defaults of the keys that have a literal one, as the README's table writes them.
+/// `readme_documents_every_key_and_these_defaults` ties the three together: README,
+/// this list, and the values the code uses when a key is absent.
+pub const DEFAULTS: &[(&str, &str)] = &[
+    (ADDRESS, "http://127.0.0.1:8500"),
+    (REQUEST_TIMEOUT, "10s"),
+    (WATCH_WAIT, "5m"),
+    (IDENTITY_SOURCE, "agent"),
+    (FILES_POLL_INTERVAL, "250ms"),
+    (AUTHZ_CACHE_SIZE, "10000"),
+    (AUTHZ_CACHE_TTL, "60s"),
+    (AUTHZ_MAX_STALE, "30s"),
+    (AUTHZ_PRINCIPAL, "service"),
+];
+
 /// Every key the library accepts.
 pub const KEYS: &[&str] = &[
     ADDRESS,
@@ -282,46 +301,85 @@ impl Settings {
                 format!("unknown key; known keys are: {}", KEYS.join(", ")),
             ));
         }
-        let prop = |key: &str| props.get(key).map(|v| v.trim().to_string());
-        let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-        // (value, name of the key or variable it came from)
-        let pick = |key: &'static str, var: &'static str| -> Option<(String, &'static str)> {
-            prop(key)
-                .map(|v| (v, key))
-                .or_else(|| env(var).map(|v| (v, var)))
-        };
+        let sources = Sources { props, env: &env };
+        let agent = sources.agent()?;
+        let service = sources
+            .prop(SERVICE)
+            .map(|v| checked_name(SERVICE, v))
+            .transpose()?;
+        let identity = sources.identity(service.is_some())?;
+        let authz = sources.authz()?;
+        Ok(Settings {
+            agent,
+            service,
+            identity,
+            pem_directory: sources.prop(PEM_DIRECTORY).map(PathBuf::from),
+            authz,
+        })
+    }
+}
 
+/// Where settings come from: properties first, then Consul's environment variables.
+struct Sources<'a, E: Fn(&str) -> Option<String>> {
+    props: &'a BTreeMap<String, String>,
+    env: &'a E,
+}
+
+impl<E: Fn(&str) -> Option<String>> Sources<'_, E> {
+    fn prop(&self, key: &str) -> Option<String> {
+        self.props.get(key).map(|v| v.trim().to_string())
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        (self.env)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// The property, else the variable: (value, name of the key or variable it came from).
+    fn pick(&self, key: &'static str, var: &'static str) -> Option<(String, &'static str)> {
+        self.prop(key)
+            .map(|v| (v, key))
+            .or_else(|| self.env(var).map(|v| (v, var)))
+    }
+
+    fn agent(&self) -> Result<AgentSettings> {
         let mut agent = AgentSettings::default();
-        let https_default = env("CONSUL_HTTP_SSL").is_some_and(|v| parse_bool(&v) == Some(true));
-        if let Some((value, from)) = pick(ADDRESS, "CONSUL_HTTP_ADDR") {
+        let https_default = self
+            .env("CONSUL_HTTP_SSL")
+            .is_some_and(|v| parse_bool(&v) == Some(true));
+        if let Some((value, from)) = self.pick(ADDRESS, "CONSUL_HTTP_ADDR") {
             agent.address = AgentAddress::parse(from, &value, https_default)?;
         }
         agent.token = read_token(
-            prop(TOKEN),
-            prop(TOKEN_FILE),
-            env("CONSUL_HTTP_TOKEN"),
-            env("CONSUL_HTTP_TOKEN_FILE"),
+            self.prop(TOKEN),
+            self.prop(TOKEN_FILE),
+            self.env("CONSUL_HTTP_TOKEN"),
+            self.env("CONSUL_HTTP_TOKEN_FILE"),
         )?;
-        agent.ca_file = pick(TLS_CA_FILE, "CONSUL_CACERT").map(|(v, _)| PathBuf::from(v));
-        agent.cert_file = pick(TLS_CERT_FILE, "CONSUL_CLIENT_CERT").map(|(v, _)| PathBuf::from(v));
-        agent.key_file = pick(TLS_KEY_FILE, "CONSUL_CLIENT_KEY").map(|(v, _)| PathBuf::from(v));
+        let path = |key, var| self.pick(key, var).map(|(v, _)| PathBuf::from(v));
+        agent.ca_file = path(TLS_CA_FILE, "CONSUL_CACERT");
+        agent.cert_file = path(TLS_CERT_FILE, "CONSUL_CLIENT_CERT");
+        agent.key_file = path(TLS_KEY_FILE, "CONSUL_CLIENT_KEY");
         if agent.cert_file.is_some() != agent.key_file.is_some() {
             return Err(Error::config(
                 TLS_CERT_FILE,
                 format!("{TLS_CERT_FILE} and {TLS_KEY_FILE} must be set together"),
             ));
         }
-        agent.server_name = pick(TLS_SERVER_NAME, "CONSUL_TLS_SERVER_NAME").map(|(v, _)| v);
-        agent.namespace = pick(NAMESPACE, "CONSUL_NAMESPACE")
+        agent.server_name = self
+            .pick(TLS_SERVER_NAME, "CONSUL_TLS_SERVER_NAME")
+            .map(|(v, _)| v);
+        agent.namespace = self
+            .pick(NAMESPACE, "CONSUL_NAMESPACE")
             .map(|(v, from)| checked_name(from, v))
             .transpose()?;
-        agent.partition = pick(PARTITION, "CONSUL_PARTITION")
+        agent.partition = self
+            .pick(PARTITION, "CONSUL_PARTITION")
             .map(|(v, from)| checked_name(from, v))
             .transpose()?;
-        if let Some(v) = prop(REQUEST_TIMEOUT) {
+        if let Some(v) = self.prop(REQUEST_TIMEOUT) {
             agent.request_timeout = parse_duration(REQUEST_TIMEOUT, &v)?;
         }
-        if let Some(v) = prop(WATCH_WAIT) {
+        if let Some(v) = self.prop(WATCH_WAIT) {
             agent.watch_wait = parse_duration(WATCH_WAIT, &v)?;
             if agent.watch_wait > Duration::from_secs(600) {
                 return Err(Error::config(
@@ -330,16 +388,15 @@ impl Settings {
                 ));
             }
         }
+        Ok(agent)
+    }
 
-        let service = prop(SERVICE)
-            .map(|v| checked_name(SERVICE, v))
-            .transpose()?;
-
-        let identity = match prop(IDENTITY_SOURCE).as_deref() {
+    fn identity(&self, has_service: bool) -> Result<IdentitySource> {
+        let identity = match self.prop(IDENTITY_SOURCE).as_deref() {
             None | Some("agent") => IdentitySource::Agent,
             Some("files") => {
                 let need = |key: &'static str| {
-                    prop(key).map(PathBuf::from).ok_or_else(|| {
+                    self.prop(key).map(PathBuf::from).ok_or_else(|| {
                         Error::config(key, "is required with consul.identity.source=files")
                     })
                 };
@@ -347,9 +404,9 @@ impl Settings {
                     key: need(FILES_KEY)?,
                     chain: need(FILES_CHAIN)?,
                     roots: need(FILES_ROOTS)?,
-                    poll_interval: match prop(FILES_POLL_INTERVAL) {
+                    poll_interval: match self.prop(FILES_POLL_INTERVAL) {
                         Some(v) => parse_duration(FILES_POLL_INTERVAL, &v)?,
-                        None => Duration::from_secs(1),
+                        None => FILES_POLL_INTERVAL_DEFAULT,
                     },
                 }
             }
@@ -360,15 +417,15 @@ impl Settings {
                 ))
             }
         };
-        if identity == IdentitySource::Agent && service.is_none() {
-            return Err(Error::config(
-                SERVICE,
-                "is required (the Connect service name of this node)",
-            ));
-        }
         if identity == IdentitySource::Agent {
+            if !has_service {
+                return Err(Error::config(
+                    SERVICE,
+                    "is required (the Connect service name of this node)",
+                ));
+            }
             for key in [FILES_KEY, FILES_CHAIN, FILES_ROOTS, FILES_POLL_INTERVAL] {
-                if props.contains_key(key) {
+                if self.props.contains_key(key) {
                     return Err(Error::config(
                         key,
                         "only applies with consul.identity.source=files",
@@ -376,14 +433,18 @@ impl Settings {
                 }
             }
         }
+        Ok(identity)
+    }
 
+    fn authz(&self) -> Result<AuthzSettings> {
         let mut authz = AuthzSettings {
-            target: prop(AUTHZ_TARGET)
+            target: self
+                .prop(AUTHZ_TARGET)
                 .map(|v| checked_name(AUTHZ_TARGET, v))
                 .transpose()?,
             ..AuthzSettings::default()
         };
-        if let Some(v) = prop(AUTHZ_CACHE_SIZE) {
+        if let Some(v) = self.prop(AUTHZ_CACHE_SIZE) {
             authz.cache_size = v
                 .parse::<u64>()
                 .ok()
@@ -395,13 +456,13 @@ impl Settings {
                     )
                 })?;
         }
-        if let Some(v) = prop(AUTHZ_CACHE_TTL) {
+        if let Some(v) = self.prop(AUTHZ_CACHE_TTL) {
             authz.cache_ttl = parse_duration(AUTHZ_CACHE_TTL, &v)?;
         }
-        if let Some(v) = prop(AUTHZ_MAX_STALE) {
+        if let Some(v) = self.prop(AUTHZ_MAX_STALE) {
             authz.max_stale = parse_duration(AUTHZ_MAX_STALE, &v)?;
         }
-        if let Some(v) = prop(AUTHZ_PRINCIPAL) {
+        if let Some(v) = self.prop(AUTHZ_PRINCIPAL) {
             authz.principal = match v.as_str() {
                 "service" => PrincipalForm::Service,
                 "spiffe-id" => PrincipalForm::SpiffeId,
@@ -413,32 +474,89 @@ impl Settings {
                 }
             };
         }
-
-        Ok(Settings {
-            agent,
-            service,
-            identity,
-            pem_directory: prop(PEM_DIRECTORY).map(PathBuf::from),
-            authz,
-        })
+        Ok(authz)
     }
 }
 
-/// Parses `10s`, `500ms`, `1m`, `1h 30m` (and Trino's `10.00s` style with whole numbers).
+/// The longest duration any key accepts. Longer values mean nothing here and would
+/// overflow clock arithmetic (`Instant + Duration`) further down.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// Parses a duration the way Trino and airlift write them, a decimal number and a unit
+/// (`500ms`, `10s`, `10.5s`, `1.5m`, `2h`, `1d`; units `ns`, `us`, `ms`, `s`, `m`, `h`,
+/// `d`), or humantime's compound form (`1h 30m`). Zero and anything longer than
+/// [`MAX_DURATION`] are refused, with a message naming `key`.
 pub fn parse_duration(key: &str, value: &str) -> Result<Duration> {
-    let normalized = value.trim().replace(".00", "");
-    let d = humantime::parse_duration(&normalized).map_err(|e| {
-        Error::config(
-            key,
-            format!("`{value}` is not a duration like 10s or 500ms: {e}"),
-        )
-    })?;
+    let d = parse_duration_allowing_zero(key, value)?;
     if d.is_zero() {
         return Err(Error::config(key, "must be greater than zero"));
     }
     Ok(d)
 }
 
+/// [`parse_duration`], with zero allowed (for settings where zero means "do not wait").
+pub fn parse_duration_allowing_zero(key: &str, value: &str) -> Result<Duration> {
+    let text = value.trim();
+    let d = match decimal_duration(text) {
+        Some(d) => d,
+        None => humantime::parse_duration(text).map_err(|e| {
+            Error::config(
+                key,
+                format!("`{value}` is not a duration like 10s, 1.5m or 500ms: {e}"),
+            )
+        })?,
+    };
+    if d > MAX_DURATION {
+        return Err(Error::config(
+            key,
+            format!("`{value}` is longer than the longest accepted duration, 365d"),
+        ));
+    }
+    Ok(d)
+}
+
+/// `<decimal><unit>` (airlift's `Duration` format); `None` when `text` is not of that form.
+/// A value too large for a `Duration` comes back as `Duration::MAX` (refused by the caller).
+fn decimal_duration(text: &str) -> Option<Duration> {
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, unit) = text.split_at(split);
+    let well_formed = !number.is_empty()
+        && !number.starts_with('.')
+        && !number.ends_with('.')
+        && number.matches('.').count() <= 1;
+    if !well_formed {
+        return None;
+    }
+    let nanos_per_unit = match unit.trim() {
+        "ns" => 1.0,
+        "us" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        "m" => 60e9,
+        "h" => 3_600e9,
+        "d" => 86_400e9,
+        _ => return None,
+    };
+    let nanos = number.parse::<f64>().ok()? * nanos_per_unit;
+    if !nanos.is_finite() || nanos >= u64::MAX as f64 {
+        return Some(Duration::MAX);
+    }
+    Some(Duration::from_nanos(nanos.round() as u64))
+}
+
+/// Parses a boolean setting: `true` or `false` (any case), nothing else.
+pub fn parse_flag(key: &str, value: &str) -> Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(Error::config(
+            key,
+            format!("`{value}` is not true or false"),
+        )),
+    }
+}
+
+/// `CONSUL_HTTP_SSL` and friends, read the way Consul's Go tools read them.
 fn parse_bool(value: &str) -> Option<bool> {
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" => Some(true),
@@ -663,15 +781,121 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("k", "10s").unwrap(), Duration::from_secs(10));
+        let d = |v: &str| parse_duration("k", v).unwrap();
+        assert_eq!(d("10s"), Duration::from_secs(10));
+        assert_eq!(d("10.00s"), Duration::from_secs(10));
+        // Once read as 100 s (a text replacement of ".00"): a real decimal parser now.
+        assert_eq!(d("10.000s"), Duration::from_secs(10));
+        assert_eq!(d("10.5s"), Duration::from_millis(10_500));
+        assert_eq!(d("1.5m"), Duration::from_secs(90));
+        assert_eq!(d("500ms"), Duration::from_millis(500));
+        assert_eq!(d("250 ms"), Duration::from_millis(250));
+        assert_eq!(d("2h"), Duration::from_secs(7200));
+        assert_eq!(d("1d"), Duration::from_secs(86_400));
+        assert_eq!(d("1h 30m"), Duration::from_secs(5400));
+        assert_eq!(d("365d"), MAX_DURATION);
+        for (bad, says) in [
+            ("0s", "greater than zero"),
+            ("0.0001ns", "greater than zero"),
+            ("366d", "longer than"),
+            ("99999999999999999999999h", "longer than"),
+            ("10", "not a duration"),
+            ("1.s", "not a duration"),
+            (".5s", "not a duration"),
+            ("1..5s", "not a duration"),
+            ("10 parsecs", "not a duration"),
+            ("", "not a duration"),
+        ] {
+            let e = parse_duration("consul.request-timeout", bad).unwrap_err();
+            assert!(e.is_invalid_argument(), "{bad}: {e}");
+            let text = e.to_string();
+            assert!(
+                text.contains("consul.request-timeout") && text.contains(says),
+                "{bad}: {text}"
+            );
+        }
         assert_eq!(
-            parse_duration("k", "10.00s").unwrap(),
-            Duration::from_secs(10)
+            parse_duration_allowing_zero("k", "0s").unwrap(),
+            Duration::ZERO
         );
-        assert_eq!(
-            parse_duration("k", "500ms").unwrap(),
-            Duration::from_millis(500)
-        );
-        assert!(parse_duration("k", "0s").is_err());
+    }
+
+    #[test]
+    fn flags() {
+        assert!(parse_flag("k", " TRUE ").unwrap());
+        assert!(!parse_flag("k", "false").unwrap());
+        for bad in ["yes", "1", "", "truee"] {
+            let e = parse_flag("consulconnect.intentions", bad).unwrap_err();
+            assert!(e.to_string().contains("consulconnect.intentions"), "{e}");
+        }
+    }
+
+    /// Rows of the README's configuration table: (keys of the row, default cell).
+    fn readme_rows() -> Vec<(Vec<String>, String)> {
+        let readme = include_str!("../../README.md");
+        let mut rows = Vec::new();
+        for line in readme.lines().filter(|l| l.starts_with("| `consul.")) {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let mut keys = Vec::new();
+            for part in cells[1].split(',') {
+                let name = part.trim().trim_matches('`');
+                if let Some(suffix) = name.strip_prefix('.') {
+                    // `consul.identity.files.key`, `.chain`: same parent as the first key.
+                    let first: &String = &keys[0];
+                    let parent = &first[..first.rfind('.').unwrap()];
+                    keys.push(format!("{parent}.{suffix}"));
+                } else {
+                    keys.push(name.to_string());
+                }
+            }
+            rows.push((keys, cells[3].to_string()));
+        }
+        rows
+    }
+
+    #[test]
+    fn readme_documents_every_key_and_these_defaults() {
+        let rows = readme_rows();
+        let documented: Vec<&String> = rows.iter().flat_map(|(k, _)| k).collect();
+        for key in KEYS {
+            assert!(
+                documented.iter().any(|d| d == key),
+                "{key} is not in the README's table"
+            );
+        }
+        for key in &documented {
+            assert!(
+                KEYS.contains(&key.as_str()),
+                "the README documents unknown key {key}"
+            );
+        }
+        for (key, default) in DEFAULTS {
+            let (_, cell) = rows
+                .iter()
+                .find(|(k, _)| k.iter().any(|k| k == key))
+                .unwrap();
+            assert_eq!(cell, &format!("`{default}`"), "README default of {key}");
+        }
+        // Setting a documented default explicitly changes nothing.
+        let files = [
+            (IDENTITY_SOURCE, "files"),
+            (FILES_KEY, "/k"),
+            (FILES_CHAIN, "/c"),
+            (FILES_ROOTS, "/r"),
+        ];
+        for (key, default) in DEFAULTS {
+            let mut base = props(&[(SERVICE, "trino")]);
+            if *key == FILES_POLL_INTERVAL {
+                base = props(&files);
+            }
+            let implicit = Settings::from_sources(&base, no_env).unwrap();
+            base.insert(key.to_string(), default.to_string());
+            let explicit = Settings::from_sources(&base, no_env).unwrap();
+            assert_eq!(
+                format!("{implicit:?}"),
+                format!("{explicit:?}"),
+                "{key}={default} is not the default"
+            );
+        }
     }
 }

@@ -69,8 +69,13 @@ struct Common {
     #[arg(short = 'D', long = "property", value_name = "KEY=VALUE")]
     properties: Vec<String>,
     /// How long to wait for the first valid identity, e.g. 30s or 2m.
-    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "60s", value_parser = timeout_arg)]
     timeout: Duration,
+}
+
+/// `--timeout`, with the grammar of every duration setting.
+fn timeout_arg(value: &str) -> Result<Duration, String> {
+    config::parse_duration("--timeout", value).map_err(|e| e.to_string())
 }
 
 /// A failure with its exit code.
@@ -112,10 +117,19 @@ fn main() -> ExitCode {
 fn settings(args: &Common) -> Result<Settings, Failure> {
     let mut props = BTreeMap::new();
     if let Some(path) = &args.config {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        for (key, value) in parse_properties(&text) {
-            // Trino's own key in certificate-authenticator.properties is not ours.
-            if key != "certificate-authenticator.name" {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        // The Java properties format, as the JVM reads the same file (escapes, line
+        // continuations, `key value` / `key: value` forms).
+        let read = java_properties::read(std::io::BufReader::new(file)).map_err(|e| {
+            Failure(
+                EXIT_CONFIG,
+                format!("{} is not a readable properties file: {e}", path.display()),
+            )
+        })?;
+        for (key, value) in read {
+            // Trino's key in certificate-authenticator.properties and the JCA layer's
+            // consulconnect.* keys (in the JVM-level file) are not the tool's.
+            if key != "certificate-authenticator.name" && !key.starts_with("consulconnect.") {
                 props.insert(key, value);
             }
         }
@@ -142,18 +156,6 @@ fn settings(args: &Common) -> Result<Settings, Failure> {
         std::fs::create_dir_all(&args.dir).map_err(|e| Error::io(&args.dir, e))?;
     }
     Ok(Settings::from_properties(&props)?)
-}
-
-/// Java-style `key=value` / `key: value` lines; `#` and `!` start comments.
-fn parse_properties(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
-        .filter_map(|l| {
-            let at = l.find(['=', ':'])?;
-            Some((l[..at].trim().to_string(), l[at + 1..].trim().to_string()))
-        })
-        .collect()
 }
 
 /// Opens the identity, waits for the first snapshot and makes sure the files hold it.

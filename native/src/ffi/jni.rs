@@ -179,6 +179,48 @@ pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_parseServic
     })
 }
 
+/// `long NativeBridge.parseDuration(String key, String value, boolean allowZero)`: a
+/// duration setting in milliseconds, parsed by [`crate::config::parse_duration`] (the one
+/// grammar of every duration setting); `IllegalArgumentException` naming `key` otherwise.
+#[no_mangle]
+pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_parseDuration<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    key: JString<'local>,
+    value: JString<'local>,
+    allow_zero: jni::sys::jboolean,
+) -> jlong {
+    guard(&mut env, |env| {
+        let key = string_arg(env, &key, "key")?;
+        let value = string_arg(env, &value, "value")?;
+        let d = if allow_zero == jni::sys::JNI_FALSE {
+            crate::config::parse_duration(&key, &value)?
+        } else {
+            crate::config::parse_duration_allowing_zero(&key, &value)?
+        };
+        // At most config::MAX_DURATION (a year): always fits.
+        Ok(d.as_millis() as jlong)
+    })
+}
+
+/// `boolean NativeBridge.parseFlag(String key, String value)`: a boolean setting, parsed by
+/// [`crate::config::parse_flag`]; `IllegalArgumentException` naming `key` otherwise.
+#[no_mangle]
+pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_parseFlag<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    key: JString<'local>,
+    value: JString<'local>,
+) -> jni::sys::jboolean {
+    guard(&mut env, |env| {
+        let key = string_arg(env, &key, "key")?;
+        let value = string_arg(env, &value, "value")?;
+        Ok(jni::sys::jboolean::from(crate::config::parse_flag(
+            &key, &value,
+        )?))
+    })
+}
+
 /// `void NativeBridge.panicForTest(String)`: panics on purpose, to prove that a panic
 /// becomes a Java exception and the JVM lives on. Harmless in production.
 #[no_mangle]

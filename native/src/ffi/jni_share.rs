@@ -41,6 +41,16 @@ fn bridge_methods() -> Vec<NativeMethod> {
                 as *mut c_void,
         ),
         method(
+            "parseDuration",
+            "(Ljava/lang/String;Ljava/lang/String;Z)J",
+            bridge::Java_io_consulconnect_presto_jni_NativeBridge_parseDuration as *mut c_void,
+        ),
+        method(
+            "parseFlag",
+            "(Ljava/lang/String;Ljava/lang/String;)Z",
+            bridge::Java_io_consulconnect_presto_jni_NativeBridge_parseFlag as *mut c_void,
+        ),
+        method(
             "panicForTest",
             "(Ljava/lang/String;)V",
             bridge::Java_io_consulconnect_presto_jni_NativeBridge_panicForTest as *mut c_void,

@@ -35,6 +35,31 @@ public final class NativeBridge {
     public static native String[] parseServiceSpiffeId(String uri);
 
     /**
+     * Parses a duration setting with the core's grammar, the one every duration setting
+     * uses: a decimal number and a unit ({@code 500ms}, {@code 10s}, {@code 1.5m},
+     * {@code 2h}, {@code 1d}) or a compound form ({@code 1h 30m}); at most 365 days.
+     *
+     * @param key the setting's name, for the message
+     * @param value the text
+     * @param allowZero whether zero is a valid value
+     * @return the duration in milliseconds
+     * @throws IllegalArgumentException naming {@code key} when {@code value} is not a
+     *     duration, is zero (unless allowed) or is too long
+     */
+    public static native long parseDuration(String key, String value, boolean allowZero);
+
+    /**
+     * Parses a boolean setting with the core's grammar: {@code true} or {@code false}, any
+     * case.
+     *
+     * @param key the setting's name, for the message
+     * @param value the text
+     * @return the value
+     * @throws IllegalArgumentException naming {@code key} otherwise
+     */
+    public static native boolean parseFlag(String key, String value);
+
+    /**
      * Panics inside Rust, for tests only: proves a panic surfaces as an exception and leaves
      * the JVM running.
      *

@@ -1,19 +1,17 @@
 package io.consulconnect.presto.ssl;
 
+import io.consulconnect.presto.jni.NativeBridge;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collections;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import javax.net.ssl.ManagerFactoryParameters;
 
 /**
@@ -55,9 +53,15 @@ public final class ConnectConfig implements ManagerFactoryParameters {
     /** Whether servers check Consul intentions for verified clients. */
     public static final String INTENTIONS = "consulconnect.intentions";
 
+    /**
+     * The defaults of this layer's settings, as the README's table writes them
+     * ({@code ConnectConfigTest} compares the two).
+     */
+    static final Map<String, String> DEFAULTS = Map.of(READY_TIMEOUT, "30s", SESSION_TIMEOUT, "10m", INTENTIONS,
+            "true");
+
     private static final String CONSUL_PREFIX = "consul.";
     private static final Set<String> OWN_KEYS = Set.of(EXPECT, READY_TIMEOUT, SESSION_TIMEOUT, INTENTIONS);
-    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
 
     private final Map<String, String> consul;
     private final String expect;
@@ -85,9 +89,9 @@ public final class ConnectConfig implements ManagerFactoryParameters {
     public static ConnectConfig of(Map<String, String> settings) {
         Map<String, String> consul = new TreeMap<>();
         String expect = null;
-        Duration ready = Duration.ofSeconds(30);
-        Duration session = Duration.ofMinutes(10);
-        boolean intentions = true;
+        Duration ready = duration(READY_TIMEOUT, DEFAULTS.get(READY_TIMEOUT));
+        Duration session = duration(SESSION_TIMEOUT, DEFAULTS.get(SESSION_TIMEOUT));
+        boolean intentions = bool(INTENTIONS, DEFAULTS.get(INTENTIONS));
         for (Map.Entry<String, String> e : settings.entrySet()) {
             String key = Objects.requireNonNull(e.getKey(), "key");
             String value = Objects.requireNonNull(e.getValue(), () -> "value of " + key).trim();
@@ -199,27 +203,13 @@ public final class ConnectConfig implements ManagerFactoryParameters {
         return intentions;
     }
 
+    // One grammar for every setting: the core's (config.rs), through the bridge.
     private static boolean bool(String key, String value) {
-        return switch (value.toLowerCase(Locale.ROOT)) {
-            case "true" -> true;
-            case "false" -> false;
-            default -> throw new IllegalArgumentException(key + ": `" + value + "` is not true or false");
-        };
+        return NativeBridge.parseFlag(key, value);
     }
 
     private static Duration duration(String key, String value) {
-        Matcher m = DURATION.matcher(value.toLowerCase(Locale.ROOT));
-        if (!m.matches()) {
-            throw new IllegalArgumentException(
-                    key + ": `" + value + "` is not a duration such as 500ms, 30s, 10m or 1h");
-        }
-        long n = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
-            case "ms" -> Duration.ofMillis(n);
-            case "s" -> Duration.ofSeconds(n);
-            case "m" -> Duration.ofMinutes(n);
-            default -> Duration.ofHours(n);
-        };
+        return Duration.ofMillis(NativeBridge.parseDuration(key, value, true));
     }
 
     @Override
