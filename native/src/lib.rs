@@ -11,6 +11,7 @@
 
 pub mod agent;
 pub mod authz;
+pub(crate) mod blocking_query;
 pub mod config;
 pub mod error;
 pub mod ffi;

@@ -18,6 +18,7 @@
 //! no decision can be had at all).
 
 use crate::agent::AgentClient;
+use crate::blocking_query::{self, AfterFailure, Outcome};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, Weak};
 use std::time::Duration;
@@ -64,71 +65,82 @@ impl Invalidation {
     }
 }
 
-/// Watches the intentions for `target` until `shutdown` flips or the authorizer is gone.
+/// Watches the intentions for `target` until `shutdown` flips or the authorizer is gone,
+/// on the shared blocking-query loop. The index survives a failure: if Consul's index has
+/// not moved when the watch recovers, nothing changed and nothing is dropped.
 pub(crate) async fn watch(
     agent: AgentClient,
     target: String,
     invalidation: Weak<Invalidation>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let mut index: Option<u64> = None;
-    let mut delays = crate::source::backoff();
     let mut failing = false;
-    loop {
-        let answer = tokio::select! {
-            answer = agent.intention_match(&target, index) => answer,
-            _ = shutdown.wait_for(|closed| *closed) => return,
-        };
-        let Some(inv) = invalidation.upgrade() else {
-            return;
-        };
-        match answer {
-            Ok(got) => {
-                if index != Some(got.index) {
-                    log::debug!(
-                        "consul-connect: intentions for `{target}` at index {} (was {:?}); dropping cached decisions",
-                        got.index,
-                        index
-                    );
-                    inv.bump();
-                    // The first answer only sets the baseline (decisions made before it
-                    // are dropped above); later ones are changes the agent may trail.
-                    if index.is_some() {
-                        let later = invalidation.clone();
-                        tokio::spawn(async move {
-                            tokio::time::sleep(SETTLE).await;
-                            if let Some(inv) = later.upgrade() {
-                                inv.bump();
-                            }
-                        });
-                    }
+    let (agent, target_ref) = (&agent, target.as_str());
+    blocking_query::run(
+        shutdown,
+        None,
+        AfterFailure::KeepIndex,
+        |index| async move { Ok(((), agent.intention_match(target_ref, index).await?.index)) },
+        |outcome| {
+            let alive = match invalidation.upgrade() {
+                None => false,
+                Some(inv) => {
+                    observe(&inv, &invalidation, &target, &mut failing, outcome);
+                    true
                 }
-                index = Some(got.index);
-                inv.update(|s| {
-                    s.index = Some(got.index);
-                    s.error = None;
-                });
-                if failing {
-                    log::info!("consul-connect: intentions watch for `{target}` recovered");
-                    failing = false;
-                }
-                delays = crate::source::backoff();
-            }
-            Err(e) => {
-                if !failing {
-                    log::warn!(
-                        "consul-connect: cannot watch the intentions for `{target}` ({e}); cached decisions now expire by TTL only"
-                    );
-                    failing = true;
-                }
-                inv.update(|s| s.error = Some(e.to_string()));
-                drop(inv);
-                let delay = delays.next().unwrap_or(Duration::from_secs(5));
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = shutdown.wait_for(|closed| *closed) => return,
+            };
+            std::future::ready(alive)
+        },
+    )
+    .await;
+}
+
+/// Applies one outcome of the intentions watch to the epoch and the watch state.
+fn observe(
+    inv: &Invalidation,
+    weak: &Weak<Invalidation>,
+    target: &str,
+    failing: &mut bool,
+    outcome: Outcome<()>,
+) {
+    match outcome {
+        Outcome::Answer {
+            index, previous, ..
+        } => {
+            if previous != Some(index) {
+                log::debug!(
+                    "consul-connect: intentions for `{target}` at index {index} (was {previous:?}); dropping cached decisions"
+                );
+                inv.bump();
+                // The first answer only sets the baseline (decisions made before it are
+                // dropped above); later ones are changes the agent may trail.
+                if previous.is_some() {
+                    let later = weak.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(SETTLE).await;
+                        if let Some(inv) = later.upgrade() {
+                            inv.bump();
+                        }
+                    });
                 }
             }
+            inv.update(|s| {
+                s.index = Some(index);
+                s.error = None;
+            });
+            if *failing {
+                log::info!("consul-connect: intentions watch for `{target}` recovered");
+                *failing = false;
+            }
+        }
+        Outcome::Failed(e) => {
+            if !*failing {
+                log::warn!(
+                    "consul-connect: cannot watch the intentions for `{target}` ({e}); cached decisions now expire by TTL only"
+                );
+                *failing = true;
+            }
+            inv.update(|s| s.error = Some(e.to_string()));
         }
     }
 }

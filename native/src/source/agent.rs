@@ -2,10 +2,11 @@
 //! a plain first fetch and then blocking queries from the returned index.
 
 use super::{
-    backoff, decode_leaf, decode_root, sleep_or_shutdown, Channel, IdentitySource, RootsMaterial,
-    SourceContext, SourceEvent, SourceTask,
+    decode_leaf, decode_root, Channel, IdentitySource, RootsMaterial, SourceContext, SourceEvent,
+    SourceTask,
 };
 use crate::agent::{AgentClient, CaRoots};
+use crate::blocking_query::{self, AfterFailure, Outcome};
 use crate::error::Result;
 
 /// Watches leaf and roots through the local agent.
@@ -52,64 +53,36 @@ impl IdentitySource for AgentSource {
     }
 }
 
-/// Next index after a response: Consul says to reset when the index goes backwards
-/// (e.g. the agent restarted with a fresh state) or is zero.
-fn next_index(previous: Option<u64>, got: u64) -> Option<u64> {
-    match previous {
-        Some(p) if got < p => None,
-        _ if got == 0 => None,
-        _ => Some(got),
-    }
-}
-
-/// One blocking-query watch, shared by the roots and the leaf: a plain first fetch, then
-/// blocking queries from the returned index (reset when it goes backwards), a `Failed`
-/// event and jittered backoff on errors, `Unchanged` when the index did not move. The
-/// leaf watch also answers the publisher's refresh request (near expiry) by dropping its
-/// blocking query and fetching plainly.
+/// One identity channel (roots or leaf) on the shared blocking-query loop: every answer
+/// becomes an event for the publisher (`Unchanged` when the index did not move), every
+/// failure a `Failed` event; the index is reset after a failure, so the answer after an
+/// outage is always re-evaluated. The leaf also answers the publisher's refresh request
+/// (near expiry) by dropping its blocking query and fetching plainly.
 async fn watch<M, Fut>(
     ctx: &SourceContext,
     channel: Channel,
     changed: fn(M) -> SourceEvent,
-    mut fetch: impl FnMut(Option<u64>) -> Fut,
+    fetch: impl FnMut(Option<u64>) -> Fut,
 ) where
     Fut: std::future::Future<Output = Result<(M, u64)>>,
 {
-    let follow_refresh = channel == Channel::Leaf;
-    let mut shutdown = ctx.shutdown.clone();
-    let mut index = None;
-    let mut delays = backoff();
-    loop {
-        let got = tokio::select! {
-            got = fetch(index) => got,
-            _ = ctx.refresh.notified(), if follow_refresh => { index = None; continue; }
-            _ = shutdown.wait_for(|c| *c) => return,
-        };
-        let event = match got {
-            Ok((material, got_index)) => {
-                delays = backoff();
-                let unchanged = index == Some(got_index);
-                index = next_index(index, got_index);
-                if unchanged {
-                    SourceEvent::Unchanged(channel)
-                } else {
-                    changed(material)
-                }
-            }
-            Err(e) => {
-                index = None;
-                let _ = ctx.events.send(SourceEvent::Failed(channel, e)).await;
-                let delay = delays.next().unwrap_or_default();
-                if !sleep_or_shutdown(delay, &mut shutdown).await {
-                    return;
-                }
-                continue;
-            }
-        };
-        if ctx.events.send(event).await.is_err() {
-            return;
-        }
-    }
+    let refresh = (channel == Channel::Leaf).then_some(&*ctx.refresh);
+    let events = &ctx.events;
+    blocking_query::run(
+        ctx.shutdown.clone(),
+        refresh,
+        AfterFailure::ResetIndex,
+        fetch,
+        |outcome| {
+            let event = match outcome {
+                Outcome::Failed(e) => SourceEvent::Failed(channel, e),
+                answer if !answer.changed() => SourceEvent::Unchanged(channel),
+                Outcome::Answer { material, .. } => changed(material),
+            };
+            async move { events.send(event).await.is_ok() }
+        },
+    )
+    .await;
 }
 
 fn decode_roots(roots: &CaRoots) -> Result<RootsMaterial> {
@@ -129,18 +102,4 @@ fn decode_roots(roots: &CaRoots) -> Result<RootsMaterial> {
         trust_domain: roots.trust_domain.to_ascii_lowercase(),
         roots: decoded,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::next_index;
-
-    #[test]
-    fn index_resets_when_it_goes_backwards_or_is_zero() {
-        assert_eq!(next_index(None, 5), Some(5));
-        assert_eq!(next_index(Some(5), 7), Some(7));
-        assert_eq!(next_index(Some(5), 5), Some(5));
-        assert_eq!(next_index(Some(9), 3), None);
-        assert_eq!(next_index(Some(9), 0), None);
-    }
 }
