@@ -11,7 +11,7 @@
 #   TRINO_VERSION=476
 #   TRINO_HOME=/…/trino-server-476        (unpacked server: bin/launcher, lib/, plugin/)
 #   TRINO_CLI_JAR=/…/trino-cli-476-executable.jar
-# so a caller can `eval "$(bash tests/trino/ensure-trino.sh)"`.
+# which tests/trino/lib.sh reads by name.
 # Trino 476 needs Java 24+; see tests/trino/lib.sh for the JDK it is started with.
 set -euo pipefail
 

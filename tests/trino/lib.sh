@@ -74,7 +74,18 @@ pcc_init() {
   trap pcc_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
-  eval "$(bash "$PCC_ROOT/tests/trino/ensure-trino.sh")"
+  # ensure-trino.sh prints KEY=VALUE lines (TRINO_VERSION, TRINO_HOME, TRINO_CLI_JAR);
+  # take exactly those, nothing else is evaluated.
+  local key value
+  while IFS='=' read -r key value; do
+    case "$key" in
+      TRINO_VERSION) TRINO_VERSION="$value" ;;
+      TRINO_HOME) TRINO_HOME="$value" ;;
+      TRINO_CLI_JAR) TRINO_CLI_JAR="$value" ;;
+    esac
+  done < <(bash "$PCC_ROOT/tests/trino/ensure-trino.sh")
+  [ -x "${TRINO_HOME:-}/bin/launcher" ] && [ -f "${TRINO_CLI_JAR:-}" ] \
+    || { log "ensure-trino.sh did not provide Trino"; return 1; }
   CONSUL_BIN="${CONSUL_BIN:-$(bash "$PCC_ROOT/tests/scripts/ensure-consul.sh")}"
 }
 
