@@ -409,8 +409,10 @@ trino_node_stop() {
 # The dumb terminal provider keeps its terminal library from loading native code (which
 # JDK 24+ warns about) and from complaining that there is no terminal.
 trino_cli() {
+  # A query that cannot finish (say, a worker the coordinator cannot reach) would hang the
+  # CLI for many minutes: stop it after PCC_QUERY_TIMEOUT seconds (default 60).
   # shellcheck disable=SC2046
-  "$TRINO_JAVA_HOME/bin/java" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC $(trino_cds_flags cli) \
+  timeout "${PCC_QUERY_TIMEOUT:-60}" "$TRINO_JAVA_HOME/bin/java" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC $(trino_cds_flags cli) \
     -Xlog:disable -Xlog:all=error:stderr -Dorg.jline.terminal.provider=dumb \
     -jar "$TRINO_CLI_JAR" "$@"
 }
