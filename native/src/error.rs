@@ -35,7 +35,7 @@ pub enum Error {
 
     /// Certificate or key material is malformed, mismatched or fails verification.
     #[error("certificate rejected: {0}")]
-    Certificate(String),
+    Certificate(#[from] CertificateError),
 
     /// A request to the Consul agent failed or returned something unusable.
     #[error("Consul agent {endpoint}: {reason}")]
@@ -63,6 +63,128 @@ pub enum Error {
     /// No material is available yet (first fetch has not succeeded).
     #[error("no Consul Connect identity available yet: {0}")]
     NotReady(String),
+
+    /// The background runtime (the threads the watchers run on) could not be started.
+    #[error("cannot start the background runtime: {0}")]
+    Runtime(String),
+
+    /// A bug: a component failed in a way it never should (e.g. a panicking decision
+    /// source). Reported, never turned into an allow.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Why certificate or key material was rejected: one variant per cause, so callers decide
+/// by type (the publisher keeps a leaf whose issuer is not known *yet*), never by text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CertificateError {
+    /// A PEM text could not be decoded.
+    #[error("{what}: malformed PEM: {detail}")]
+    MalformedPem {
+        /// What the PEM was meant to hold.
+        what: String,
+        /// The decoder's complaint.
+        detail: String,
+    },
+    /// A PEM text holds no certificate.
+    #[error("{what}: no CERTIFICATE block")]
+    NoCertificateBlock {
+        /// What the PEM was meant to hold.
+        what: String,
+    },
+    /// A PEM text holds no private key that can be used.
+    #[error("{what}: no usable private key in PEM: {detail}")]
+    NoPrivateKey {
+        /// What the PEM was meant to hold.
+        what: String,
+        /// The decoder's complaint.
+        detail: String,
+    },
+    /// Zero bytes where a certificate was expected.
+    #[error("empty certificate")]
+    Empty,
+    /// A certificate larger than any Connect certificate.
+    #[error("certificate of {len} bytes exceeds the {limit}-byte limit")]
+    TooLarge {
+        /// Its size.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Bytes after the certificate's DER.
+    #[error("trailing bytes after the certificate")]
+    TrailingBytes,
+    /// Not a DER certificate.
+    #[error("malformed DER: {0}")]
+    MalformedDer(String),
+    /// The subjectAltName extension cannot be read.
+    #[error("malformed subjectAltName: {0}")]
+    MalformedSan(String),
+    /// A leaf without a URI SAN.
+    #[error("leaf has no URI SAN (not a Connect certificate)")]
+    NoUri,
+    /// A leaf with more than one URI SAN.
+    #[error("leaf has {0} URI SANs; a Connect leaf has exactly one")]
+    SeveralUris(usize),
+    /// No certificate in a chain.
+    #[error("empty certificate chain")]
+    EmptyChain,
+    /// None of the roots can serve as a trust anchor.
+    #[error("no usable CA root")]
+    NoUsableRoot,
+    /// The leaf cannot be used for path building.
+    #[error("leaf is not a usable certificate: {0}")]
+    UnusableLeaf(String),
+    /// The chain leads to no current root.
+    #[error("chain does not lead to a current Consul CA root (unknown issuer)")]
+    UnknownIssuer,
+    /// A certificate of the chain has expired.
+    #[error("certificate has expired")]
+    Expired,
+    /// A certificate of the chain is not valid yet.
+    #[error("certificate is not valid yet")]
+    NotValidYet,
+    /// A signature in the chain does not verify.
+    #[error("bad signature in the chain")]
+    BadSignature,
+    /// Any other path-building failure.
+    #[error("chain verification failed: {0}")]
+    ChainInvalid(String),
+    /// A private key that cannot be decoded, converted or used.
+    #[error("{0}")]
+    UnusableKey(String),
+    /// The private key belongs to another certificate.
+    #[error("private key does not match the certificate")]
+    KeyMismatch,
+    /// Key and certificate could not be compared.
+    #[error("cannot compare key and certificate: {0}")]
+    KeyComparison(String),
+    /// A leaf names another service than ours.
+    #[error("leaf names service `{found}`, expected `{expected}`")]
+    WrongService {
+        /// The service the leaf names.
+        found: String,
+        /// Our service.
+        expected: String,
+    },
+    /// A leaf's trust domain is not the roots'.
+    #[error("leaf trust domain `{found}` differs from the roots' `{expected}`")]
+    ForeignTrustDomain {
+        /// The leaf's trust domain.
+        found: String,
+        /// The roots' trust domain.
+        expected: String,
+    },
+    /// A leaf outside its validity period (expired, or not valid yet).
+    #[error("leaf {serial} is outside its validity period")]
+    OutsideValidity {
+        /// The leaf's serial.
+        serial: String,
+    },
+    /// An update that breaks a publishing rule (no root, no trust domain, no certificate,
+    /// a file that must not be written).
+    #[error("{0}")]
+    Rejected(String),
 }
 
 impl Error {

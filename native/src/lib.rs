@@ -26,7 +26,7 @@ pub mod spiffe;
 pub mod watch;
 pub mod x509;
 
-pub use error::{Error, Result};
+pub use error::{CertificateError, Error, Result};
 
 /// The library version (the crate version).
 pub fn version() -> &'static str {

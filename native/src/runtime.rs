@@ -55,7 +55,7 @@ pub fn shared() -> Result<Arc<SharedRuntime>> {
         .thread_name("consul-connect")
         .enable_all()
         .build()
-        .map_err(|e| Error::NotReady(format!("cannot start the background runtime: {e}")))?;
+        .map_err(|e| Error::Runtime(e.to_string()))?;
     let rt = Arc::new(SharedRuntime {
         runtime: Some(runtime),
     });

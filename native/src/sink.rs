@@ -5,7 +5,7 @@
 //! 0600), fsync, rename over the target, fsync of the directory. A reader sees the old
 //! file or the new one, never a mix. Files are rewritten only when their content changes.
 
-use crate::error::{Error, Result};
+use crate::error::{CertificateError, Error, Result};
 use crate::snapshot::Snapshot;
 use crate::x509;
 use std::io::Write;
@@ -65,10 +65,11 @@ impl PemSink {
     /// expired leaf: Trino must never be handed one.
     pub fn write(&self, snapshot: &Snapshot, now: std::time::SystemTime) -> Result<Written> {
         if !snapshot.leaf.info.is_valid_at(now) {
-            return Err(Error::Certificate(format!(
+            return Err(CertificateError::Rejected(format!(
                 "not writing PEM files: leaf {} is outside its validity period",
                 snapshot.leaf.info.serial
-            )));
+            ))
+            .into());
         }
         let mut key_chain =
             Zeroizing::new(x509::to_pem("PRIVATE KEY", &[&snapshot.leaf.key_pkcs8]));

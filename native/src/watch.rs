@@ -12,7 +12,7 @@
 
 use crate::agent::AgentClient;
 use crate::config::{IdentitySource as SourceKind, Settings};
-use crate::error::{Error, Result};
+use crate::error::{CertificateError, Error, Result};
 use crate::runtime::{self, SharedRuntime};
 use crate::sink::PemSink;
 use crate::snapshot::{Leaf, Roots, Snapshot, Status, Store};
@@ -316,12 +316,12 @@ impl Publisher {
     /// Returns whether the roots differ from the current ones.
     fn accept_roots(&mut self, material: RootsMaterial) -> Result<bool> {
         if material.roots.is_empty() {
-            return Err(Error::Certificate("roots update without any root".into()));
+            return Err(CertificateError::Rejected("roots update without any root".into()).into());
         }
         if material.trust_domain.is_empty() {
-            return Err(Error::Certificate(
-                "roots update without a trust domain".into(),
-            ));
+            return Err(
+                CertificateError::Rejected("roots update without a trust domain".into()).into(),
+            );
         }
         let new = Roots {
             trust_domain: material.trust_domain,
@@ -355,7 +355,7 @@ impl Publisher {
                 Ok(changed)
             }
             Err(e) => {
-                if matches!(&e, Error::Certificate(m) if m.contains("unknown issuer")) {
+                if matches!(&e, Error::Certificate(CertificateError::UnknownIssuer)) {
                     self.pending_leaf = Some(material);
                 }
                 Err(e)
@@ -369,30 +369,31 @@ impl Publisher {
             .roots
             .clone()
             .ok_or_else(|| Error::NotReady("leaf arrived before any roots".into()))?;
-        let first = material
-            .chain
-            .first()
-            .ok_or_else(|| Error::Certificate("leaf update without a certificate".into()))?;
+        let first = material.chain.first().ok_or_else(|| {
+            CertificateError::Rejected("leaf update without a certificate".into())
+        })?;
         let info = x509::leaf_info(first)?;
         if let Some(service) = &self.service {
             if &info.id.service != service {
-                return Err(Error::Certificate(format!(
-                    "leaf names service `{}`, expected `{service}`",
-                    info.id.service
-                )));
+                return Err(CertificateError::WrongService {
+                    found: info.id.service.clone(),
+                    expected: service.clone(),
+                }
+                .into());
             }
         }
         if info.id.trust_domain != roots.trust_domain {
-            return Err(Error::Certificate(format!(
-                "leaf trust domain `{}` differs from the roots' `{}`",
-                info.id.trust_domain, roots.trust_domain
-            )));
+            return Err(CertificateError::ForeignTrustDomain {
+                found: info.id.trust_domain.clone(),
+                expected: roots.trust_domain.clone(),
+            }
+            .into());
         }
         if !info.is_valid_at(now) {
-            return Err(Error::Certificate(format!(
-                "leaf {} is outside its validity period",
-                info.serial
-            )));
+            return Err(CertificateError::OutsideValidity {
+                serial: info.serial.to_string(),
+            }
+            .into());
         }
         x509::check_key_matches(first, &material.key_pkcs8)?;
         let leaf = Leaf {

@@ -4,7 +4,7 @@
 //! Parsing uses x509-parser; signatures and path building use rustls-webpki; key checks use
 //! rustls's own `CertifiedKey::keys_match`. Nothing here is hand-rolled cryptography.
 
-use crate::error::{Error, Result};
+use crate::error::{CertificateError, Result};
 use crate::spiffe::ServiceId;
 use pkcs8::der::asn1::{AnyRef, Null};
 use pkcs8::der::{Decode, Encode};
@@ -53,35 +53,42 @@ pub fn unix_seconds(t: SystemTime) -> i64 {
 pub fn certs_from_pem(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>> {
     let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::Certificate(format!("{what}: malformed PEM: {e}")))?;
+        .map_err(|e| CertificateError::MalformedPem {
+            what: what.into(),
+            detail: e.to_string(),
+        })?;
     if certs.is_empty() {
-        return Err(Error::Certificate(format!("{what}: no CERTIFICATE block")));
+        return Err(CertificateError::NoCertificateBlock { what: what.into() }.into());
     }
     Ok(certs)
 }
 
 /// Decodes a PEM private key (PKCS#8, SEC1 `EC PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`).
 pub fn key_from_pem(pem: &[u8], what: &str) -> Result<PrivateKeyDer<'static>> {
-    PrivateKeyDer::from_pem_slice(pem)
-        .map_err(|e| Error::Certificate(format!("{what}: no usable private key in PEM: {e}")))
+    PrivateKeyDer::from_pem_slice(pem).map_err(|e| {
+        CertificateError::NoPrivateKey {
+            what: what.into(),
+            detail: e.to_string(),
+        }
+        .into()
+    })
 }
 
 fn parse(der: &[u8]) -> Result<X509Certificate<'_>> {
     if der.is_empty() {
-        return Err(Error::Certificate("empty certificate".into()));
+        return Err(CertificateError::Empty.into());
     }
     if der.len() > MAX_CERT_LEN {
-        return Err(Error::Certificate(format!(
-            "certificate of {} bytes exceeds the {MAX_CERT_LEN}-byte limit",
-            der.len()
-        )));
+        return Err(CertificateError::TooLarge {
+            len: der.len(),
+            limit: MAX_CERT_LEN,
+        }
+        .into());
     }
     match X509Certificate::from_der(der) {
         Ok(([], cert)) => Ok(cert),
-        Ok(_) => Err(Error::Certificate(
-            "trailing bytes after the certificate".into(),
-        )),
-        Err(e) => Err(Error::Certificate(format!("malformed DER: {e}"))),
+        Ok(_) => Err(CertificateError::TrailingBytes.into()),
+        Err(e) => Err(CertificateError::MalformedDer(e.to_string()).into()),
     }
 }
 
@@ -90,7 +97,7 @@ pub fn uri_sans(der: &[u8]) -> Result<Vec<String>> {
     let cert = parse(der)?;
     let san = cert
         .subject_alternative_name()
-        .map_err(|e| Error::Certificate(format!("malformed subjectAltName: {e}")))?;
+        .map_err(|e| CertificateError::MalformedSan(e.to_string()))?;
     Ok(san
         .map(|ext| {
             ext.value
@@ -111,17 +118,8 @@ pub fn leaf_info(der: &[u8]) -> Result<LeafInfo> {
     let uris = uri_sans(der)?;
     let uri = match uris.as_slice() {
         [one] => one,
-        [] => {
-            return Err(Error::Certificate(
-                "leaf has no URI SAN (not a Connect certificate)".into(),
-            ))
-        }
-        many => {
-            return Err(Error::Certificate(format!(
-                "leaf has {} URI SANs; a Connect leaf has exactly one",
-                many.len()
-            )))
-        }
+        [] => return Err(CertificateError::NoUri.into()),
+        many => return Err(CertificateError::SeveralUris(many.len()).into()),
     };
     let id = ServiceId::parse(uri)?;
     Ok(LeafInfo {
@@ -211,33 +209,30 @@ pub fn verify_chain(
     now: SystemTime,
     usage: Usage,
 ) -> Result<()> {
-    let leaf = chain
-        .first()
-        .ok_or_else(|| Error::Certificate("empty certificate chain".into()))?;
+    let leaf = chain.first().ok_or(CertificateError::EmptyChain)?;
     let intermediates: Vec<CertificateDer<'_>> = chain[1..]
         .iter()
         .chain(extra_intermediates.iter())
         .map(|c| CertificateDer::from(c.as_ref()))
         .collect();
-    verify_path(leaf, roots, &intermediates, now, usage).map_err(|e| match e {
-        PathError::NoAnchors => Error::Certificate("no usable CA root".into()),
-        PathError::BadLeaf(e) => {
-            Error::Certificate(format!("leaf is not a usable certificate: {e}"))
+    verify_path(leaf, roots, &intermediates, now, usage).map_err(|e| {
+        match e {
+            PathError::NoAnchors => CertificateError::NoUsableRoot,
+            PathError::BadLeaf(e) => CertificateError::UnusableLeaf(e.to_string()),
+            PathError::Path(e) => classify_webpki(e),
         }
-        PathError::Path(e) => Error::Certificate(describe_webpki(e)),
+        .into()
     })
 }
 
-fn describe_webpki(e: webpki::Error) -> String {
+fn classify_webpki(e: webpki::Error) -> CertificateError {
     use webpki::Error as E;
     match e {
-        E::UnknownIssuer => {
-            "chain does not lead to a current Consul CA root (unknown issuer)".into()
-        }
-        E::CertExpired { .. } => "certificate has expired".into(),
-        E::CertNotValidYet { .. } => "certificate is not valid yet".into(),
-        E::InvalidSignatureForPublicKey => "bad signature in the chain".into(),
-        other => format!("chain verification failed: {other:?}"),
+        E::UnknownIssuer => CertificateError::UnknownIssuer,
+        E::CertExpired { .. } => CertificateError::Expired,
+        E::CertNotValidYet { .. } => CertificateError::NotValidYet,
+        E::InvalidSignatureForPublicKey => CertificateError::BadSignature,
+        other => CertificateError::ChainInvalid(format!("{other:?}")),
     }
 }
 
@@ -246,24 +241,29 @@ fn describe_webpki(e: webpki::Error) -> String {
 pub fn to_pkcs8(key: &PrivateKeyDer<'_>) -> Result<Zeroizing<Vec<u8>>> {
     const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
     const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-    let wrap =
-        |algorithm: AlgorithmIdentifierRef<'_>, inner: &[u8]| -> Result<Zeroizing<Vec<u8>>> {
-            pkcs8::PrivateKeyInfo::new(algorithm, inner)
-                .to_der()
-                .map(Zeroizing::new)
-                .map_err(|e| Error::Certificate(format!("cannot re-encode private key: {e}")))
-        };
+    let wrap = |algorithm: AlgorithmIdentifierRef<'_>,
+                inner: &[u8]|
+     -> Result<Zeroizing<Vec<u8>>> {
+        pkcs8::PrivateKeyInfo::new(algorithm, inner)
+            .to_der()
+            .map(Zeroizing::new)
+            .map_err(|e| {
+                CertificateError::UnusableKey(format!("cannot re-encode private key: {e}")).into()
+            })
+    };
     match key {
         PrivateKeyDer::Pkcs8(k) => Ok(Zeroizing::new(k.secret_pkcs8_der().to_vec())),
         PrivateKeyDer::Sec1(k) => {
-            let parsed = sec1::EcPrivateKey::from_der(k.secret_sec1_der())
-                .map_err(|e| Error::Certificate(format!("malformed EC private key: {e}")))?;
+            let parsed = sec1::EcPrivateKey::from_der(k.secret_sec1_der()).map_err(|e| {
+                CertificateError::UnusableKey(format!("malformed EC private key: {e}"))
+            })?;
             let curve = match parsed.parameters {
                 Some(sec1::EcParameters::NamedCurve(oid)) => oid,
                 None => {
-                    return Err(Error::Certificate(
+                    return Err(CertificateError::UnusableKey(
                         "EC private key does not name its curve".into(),
-                    ))
+                    )
+                    .into())
                 }
             };
             wrap(
@@ -281,9 +281,7 @@ pub fn to_pkcs8(key: &PrivateKeyDer<'_>) -> Result<Zeroizing<Vec<u8>>> {
             },
             k.secret_pkcs1_der(),
         ),
-        _ => Err(Error::Certificate(
-            "unsupported private key encoding".into(),
-        )),
+        _ => Err(CertificateError::UnusableKey("unsupported private key encoding".into()).into()),
     }
 }
 
@@ -292,21 +290,22 @@ pub fn to_pkcs8(key: &PrivateKeyDer<'_>) -> Result<Zeroizing<Vec<u8>>> {
 pub fn check_key_matches(leaf: &CertificateDer<'_>, pkcs8_der: &[u8]) -> Result<()> {
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8_der.to_vec()));
     let signer = rustls::crypto::ring::sign::any_supported_type(&key)
-        .map_err(|e| Error::Certificate(format!("private key is not usable: {e}")))?;
+        .map_err(|e| CertificateError::UnusableKey(format!("private key is not usable: {e}")))?;
     let certified = rustls::sign::CertifiedKey::new(vec![leaf.clone().into_owned()], signer);
     certified.keys_match().map_err(|e| match e {
         rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch) => {
-            Error::Certificate("private key does not match the certificate".into())
+            CertificateError::KeyMismatch.into()
         }
-        other => Error::Certificate(format!("cannot compare key and certificate: {other}")),
+        other => CertificateError::KeyComparison(other.to_string()).into(),
     })
 }
 
 /// Builds a rustls signing key from PKCS#8 DER (used by TLS users of the snapshot).
 pub fn signing_key(pkcs8_der: &[u8]) -> Result<Arc<dyn rustls::sign::SigningKey>> {
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8_der.to_vec()));
-    rustls::crypto::ring::sign::any_supported_type(&key)
-        .map_err(|e| Error::Certificate(format!("private key is not usable: {e}")))
+    rustls::crypto::ring::sign::any_supported_type(&key).map_err(|e| {
+        CertificateError::UnusableKey(format!("private key is not usable: {e}")).into()
+    })
 }
 
 /// Encodes DER blocks as PEM text with the given label.
@@ -320,6 +319,7 @@ pub fn to_pem(label: &str, blocks: &[&[u8]]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     #[test]
     fn colon_hex_matches_consul() {
@@ -330,18 +330,31 @@ mod tests {
 
     #[test]
     fn garbage_is_rejected_cleanly() {
-        for bad in [&b""[..], b"\x30\x03\x01\x01", b"not a certificate at all"] {
-            assert!(matches!(leaf_info(bad), Err(Error::Certificate(_))));
+        let cause = |r: Result<LeafInfo>| match r {
+            Err(Error::Certificate(c)) => c,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(cause(leaf_info(b"")), CertificateError::Empty);
+        for bad in [&b"\x30\x03\x01\x01"[..], b"not a certificate at all"] {
+            assert!(matches!(
+                cause(leaf_info(bad)),
+                CertificateError::MalformedDer(_)
+            ));
         }
-        assert!(leaf_info(&vec![0x30; MAX_CERT_LEN + 1])
-            .unwrap_err()
-            .to_string()
-            .contains("limit"));
-        assert!(certs_from_pem(
-            b"-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n",
-            "x"
-        )
-        .is_err());
+        assert_eq!(
+            cause(leaf_info(&vec![0x30; MAX_CERT_LEN + 1])),
+            CertificateError::TooLarge {
+                len: MAX_CERT_LEN + 1,
+                limit: MAX_CERT_LEN
+            }
+        );
+        assert!(matches!(
+            certs_from_pem(
+                b"-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n",
+                "x"
+            ),
+            Err(Error::Certificate(CertificateError::MalformedPem { .. }))
+        ));
         assert!(certs_from_pem(b"", "x")
             .unwrap_err()
             .to_string()

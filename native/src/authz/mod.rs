@@ -606,10 +606,10 @@ impl Inner {
             self.source.decide(&request)
         }))
         .unwrap_or_else(|_| {
-            Err(Error::agent(
-                self.source.name(),
-                "the decision source panicked",
-            ))
+            Err(Error::Internal(format!(
+                "the decision source `{}` panicked",
+                self.source.name()
+            )))
         });
         match decided {
             Ok(verdict) => {

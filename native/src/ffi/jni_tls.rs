@@ -7,7 +7,7 @@
 //! [`guard`]: bad arguments become `IllegalArgumentException`, panics and other errors
 //! `ConsulConnectException`.
 
-use crate::error::Error;
+use crate::error::{CertificateError, Error};
 use crate::ffi::jni::{guard, handle_arg, string_arg, string_array, Failure};
 use crate::handles;
 use crate::peer::{self, Expected, Refusal, Side};
@@ -127,6 +127,8 @@ fn throw_refused(env: &mut JNIEnv<'_>, refusal: &Refusal) -> Failure {
         // The exception class could not be made (a pending error, say OutOfMemoryError,
         // stays pending): report the refusal through the generic path.
         Err(jni::errors::Error::JavaException) => Failure::Jni(jni::errors::Error::JavaException),
-        Err(_) => Failure::Core(Error::Certificate(refusal.to_string())),
+        Err(_) => Failure::Core(Error::Certificate(CertificateError::Rejected(
+            refusal.to_string(),
+        ))),
     }
 }

@@ -9,7 +9,7 @@
 pub mod agent;
 pub mod files;
 
-use crate::error::{Error, Result};
+use crate::error::{CertificateError, Error, Result};
 use crate::snapshot::Root;
 use crate::x509;
 use rustls::pki_types::CertificateDer;
@@ -118,7 +118,9 @@ pub(crate) fn decode_root(
     let cert = x509::certs_from_pem(cert_pem.as_bytes(), "CA root")?
         .into_iter()
         .next()
-        .ok_or_else(|| Error::Certificate("CA root: empty".into()))?;
+        .ok_or_else(|| CertificateError::NoCertificateBlock {
+            what: "CA root".into(),
+        })?;
     let mut intermediates = Vec::new();
     for pem in intermediates_pem {
         intermediates.extend(x509::certs_from_pem(pem.as_bytes(), "CA intermediate")?);
