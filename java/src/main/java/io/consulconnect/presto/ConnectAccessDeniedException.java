@@ -2,9 +2,10 @@ package io.consulconnect.presto;
 
 /**
  * A client certificate was refused: it did not verify against the Consul roots, or Consul's
- * intentions do not allow it. Thrown by native code.
+ * intentions do not allow it. Thrown by native code. The same refusal on a TLS path is a
+ * {@code PeerRefusedException}; both are a {@link ConnectRefusal}.
  */
-public class ConnectAccessDeniedException extends ConsulConnectException {
+public class ConnectAccessDeniedException extends ConsulConnectException implements ConnectRefusal {
     private static final long serialVersionUID = 1L;
 
     /** Stable, machine-readable reason, e.g. {@code denied} or {@code unknown-issuer}. */
@@ -26,6 +27,7 @@ public class ConnectAccessDeniedException extends ConsulConnectException {
      *
      * @return e.g. {@code denied}, {@code intention-has-http-permissions}, {@code expired}
      */
+    @Override
     public String code() {
         return code;
     }

@@ -1,12 +1,15 @@
 package io.consulconnect.presto.ssl;
 
+import io.consulconnect.presto.ConnectRefusal;
 import java.security.cert.CertificateException;
 
 /**
  * A TLS peer was refused by the Consul Connect checks (thrown by the native verification
- * and by {@link PeerAuthorizer}s). The JDK aborts the handshake with it as the cause.
+ * and by {@link PeerAuthorizer}s). The JDK aborts the handshake with it as the cause. The
+ * same refusal from the authorizer is a {@code ConnectAccessDeniedException}; both are a
+ * {@link ConnectRefusal}.
  */
-public class PeerRefusedException extends CertificateException {
+public class PeerRefusedException extends CertificateException implements ConnectRefusal {
     private static final long serialVersionUID = 1L;
 
     /** Stable, machine-readable reason. */
@@ -29,6 +32,7 @@ public class PeerRefusedException extends CertificateException {
      *
      * @return e.g. {@code unknown-issuer}
      */
+    @Override
     public String code() {
         return code;
     }
