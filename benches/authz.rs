@@ -6,19 +6,14 @@
 
 use consul_connect::authz::{verify_peer, Authorizer, DecisionRequest, DecisionSource, Verdict};
 use consul_connect::config::AuthzSettings;
-use consul_connect::snapshot::{Leaf, Root, Roots, Store};
-use consul_connect::x509::{self, Usage};
+use consul_connect::snapshot::Store;
+use consul_connect::testing::{Ca, LeafSpec};
+use consul_connect::x509::Usage;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType,
-};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
-
-const TD: &str = "9d412ea3-ba4c-7f2e-08a8-63ae4892d0ed.consul";
 
 struct AllowAll;
 
@@ -37,77 +32,14 @@ impl DecisionSource for AllowAll {
     }
 }
 
-fn ca_params(name: &str) -> CertificateParams {
-    let mut params = CertificateParams::default();
-    params.distinguished_name = DistinguishedName::new();
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    params
-}
-
-fn leaf_params(service: &str) -> CertificateParams {
-    let mut params = CertificateParams::default();
-    params.distinguished_name = DistinguishedName::new();
-    let uri = format!("spiffe://{TD}/ns/default/dc/dc1/svc/{service}");
-    params.subject_alt_names = vec![SanType::URI(uri.try_into().expect("URI"))];
-    params.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::ClientAuth,
-        ExtendedKeyUsagePurpose::ServerAuth,
-    ];
-    params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyAgreement,
-    ];
-    let now = SystemTime::now();
-    params.not_before = (now - Duration::from_secs(60)).into();
-    params.not_after = (now + Duration::from_secs(72 * 3600)).into();
-    params
-}
-
 /// (peer chain [leaf, intermediate], store with roots and our own leaf)
 fn fixture() -> (Vec<Vec<u8>>, Arc<Store>) {
-    let root_key = KeyPair::generate().expect("key");
-    let root_params = ca_params("pri-1abcdefg.consul.ca.9d412ea3.consul");
-    let root = root_params.self_signed(&root_key).expect("root");
-    let root_issuer = Issuer::from_params(&root_params, &root_key);
-    let int_key = KeyPair::generate().expect("key");
-    let int_params = ca_params("pri-2hijklmn.consul.ca.9d412ea3.consul");
-    let intermediate = int_params
-        .signed_by(&int_key, &root_issuer)
-        .expect("intermediate");
-    let int_issuer = Issuer::from_params(&int_params, &int_key);
-    let issue = |service: &str| {
-        let key = KeyPair::generate().expect("key");
-        let cert = leaf_params(service)
-            .signed_by(&key, &int_issuer)
-            .expect("leaf");
-        (cert.der().to_vec(), key)
-    };
-    let (web, _) = issue("web");
-    let (trino, trino_key) = issue("trino");
-    let chain = vec![web, intermediate.der().to_vec()];
-
+    let root = Ca::new("pri-1abcdefg.consul.ca.11111111.consul");
+    let ca = root.intermediate("pri-2hijklmn.consul.ca.11111111.consul");
+    let web = ca.issue(LeafSpec::service("web").lifetime(Duration::from_secs(72 * 3600)));
     let store = Arc::new(Store::new());
-    let own = Leaf {
-        info: x509::leaf_info(&trino).expect("leaf info"),
-        chain: vec![trino.into(), intermediate.der().clone()],
-        key_pkcs8: trino_key.serialize_der().into(),
-    };
-    let roots = Roots {
-        trust_domain: TD.into(),
-        roots: vec![Root {
-            id: "root".into(),
-            cert: root.der().clone(),
-            intermediates: vec![],
-            active: true,
-        }],
-    };
-    store.publish(Arc::new(own), Arc::new(roots));
-    (chain, store)
+    ca.publish(&store, "trino");
+    (ca.chain(web), store)
 }
 
 fn authorizer(store: &Arc<Store>) -> Authorizer {

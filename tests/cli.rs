@@ -4,11 +4,12 @@
 mod common;
 
 use common::consul::Consul;
+use common::wait::{eventually, poll};
 use consul_connect::x509;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_consul-connect");
 
@@ -24,6 +25,16 @@ fn tool() -> Command {
     ] {
         cmd.env_remove(var);
     }
+    cmd
+}
+
+/// `consul-connect <command> --service trino --address <address> <extra…> --dir <dir>`.
+fn for_trino(command: &str, address: &str, extra: &[&str], dir: &Path) -> Command {
+    let mut cmd = tool();
+    cmd.args([command, "--service", "trino", "--address", address])
+        .args(extra)
+        .arg("--dir")
+        .arg(dir);
     cmd
 }
 
@@ -107,20 +118,14 @@ fn fetch_writes_the_files_once() {
 fn fetch_failures_have_distinct_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     // Nothing listens on port 1: no identity in time, exit 3, and the message names the agent.
-    let out = tool()
-        .args([
-            "fetch",
-            "--service",
-            "trino",
-            "--address",
-            "http://127.0.0.1:1",
-            "--timeout",
-            "1s",
-            "--dir",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = for_trino(
+        "fetch",
+        "http://127.0.0.1:1",
+        &["--timeout", "1s"],
+        dir.path(),
+    )
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("http://127.0.0.1:1"), "{err}");
@@ -129,16 +134,7 @@ fn fetch_failures_have_distinct_exit_codes() {
     let consul = Consul::start();
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, "x").unwrap();
-    let out = tool()
-        .args([
-            "fetch",
-            "--service",
-            "trino",
-            "--address",
-            &consul.http_addr(),
-            "--dir",
-        ])
-        .arg(&file)
+    let out = for_trino("fetch", &consul.http_addr(), &[], &file)
         .output()
         .unwrap();
     assert_eq!(
@@ -151,16 +147,7 @@ fn fetch_failures_have_distinct_exit_codes() {
     // fails: exit 4, and the message names the file.
     let file = dir.path().join("blocked");
     std::fs::create_dir_all(file.join("consul-connect.pem").join("occupied")).unwrap();
-    let out = tool()
-        .args([
-            "fetch",
-            "--service",
-            "trino",
-            "--address",
-            &consul.http_addr(),
-            "--dir",
-        ])
-        .arg(&file)
+    let out = for_trino("fetch", &consul.http_addr(), &[], &file)
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -173,50 +160,25 @@ fn watch_follows_a_ca_rotation_and_stops_on_sigterm() {
     let consul = Consul::start();
     let dir = tempfile::tempdir().unwrap();
     let mut child = Reaped(
-        tool()
-            .args([
-                "watch",
-                "--service",
-                "trino",
-                "--address",
-                &consul.http_addr(),
-                "--dir",
-            ])
-            .arg(dir.path())
+        for_trino("watch", &consul.http_addr(), &[], dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let first = loop {
-        if let Some(serial) = leaf_serial(dir.path()) {
-            break serial;
-        }
-        assert!(Instant::now() < deadline, "watch wrote no files");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let first =
+        poll(Duration::from_secs(30), || leaf_serial(dir.path())).expect("watch wrote no files");
     consul.rotate_ca("ec", 384);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while leaf_serial(dir.path()).as_deref() == Some(first.as_str()) {
-        assert!(
-            Instant::now() < deadline,
-            "watch did not follow the rotation"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    // Consul re-issues leaves after a CA rotation with up to 30 s of jitter, plus load.
+    eventually(
+        Duration::from_secs(60),
+        "watch follows the rotation",
+        || leaf_serial(dir.path()).as_deref() != Some(first.as_str()),
+    );
     // SAFETY: kill(2) on our own child.
     unsafe { kill(child.0.id() as i32, 15) };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            panic!("watch did not stop on SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = poll(Duration::from_secs(10), || child.0.try_wait().unwrap())
+        .expect("watch did not stop on SIGTERM");
     assert_eq!(status.code(), Some(0));
 }
 

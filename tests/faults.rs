@@ -8,10 +8,10 @@ mod common;
 
 use common::consul::Consul;
 use common::fake_agent::{FakeAgent, Fault};
-use consul_connect::config::Settings;
+use common::settings::agent_settings;
+use common::wait::{holds_within, poll};
 use consul_connect::watch::Identity;
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn field_swap(json: &str, field: &str, from: &str) -> String {
     let mut a: serde_json::Value = serde_json::from_str(json).unwrap();
@@ -21,16 +21,11 @@ fn field_swap(json: &str, field: &str, from: &str) -> String {
 }
 
 fn open(address: &str) -> Identity {
-    let props: BTreeMap<String, String> = [
-        ("consul.address", address),
-        ("consul.service", "trino"),
+    let quick = [
         ("consul.request-timeout", "1s"),
         ("consul.watch.wait", "1s"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    Identity::open(Settings::from_sources(&props, |_| None).unwrap()).unwrap()
+    ];
+    Identity::open(agent_settings(address, "trino", &quick)).unwrap()
 }
 
 /// Waits until the status error satisfies `check`, then asserts that nothing was published.
@@ -41,38 +36,29 @@ fn expect_reported(
     what: &str,
     check: impl Fn(&str) -> bool,
 ) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some((_, e)) = identity.status().last_error {
-            if check(&e) {
-                let snap = identity.snapshot().expect("last good snapshot stays");
-                assert_eq!(
-                    snap.generation, generation,
-                    "{what}: nothing new may be published"
-                );
-                assert_eq!(snap.leaf.info.serial, serial, "{what}: the good leaf stays");
-                return e;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: not reported; status {:?}",
-            identity.status()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let error = poll(Duration::from_secs(20), || {
+        let (_, e) = identity.status().last_error?;
+        check(&e).then_some(e)
+    })
+    .unwrap_or_else(|| panic!("{what}: not reported; status {:?}", identity.status()));
+    let snap = identity.snapshot().expect("last good snapshot stays");
+    assert_eq!(
+        snap.generation, generation,
+        "{what}: nothing new may be published"
+    );
+    assert_eq!(snap.leaf.info.serial, serial, "{what}: the good leaf stays");
+    error
 }
 
 fn expect_recovered(identity: &Identity, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while identity.status().last_error.is_some() {
-        assert!(
-            Instant::now() < deadline,
-            "{what}: no recovery; status {:?}",
-            identity.status()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(
+        holds_within(Duration::from_secs(20), || identity
+            .status()
+            .last_error
+            .is_none()),
+        "{what}: no recovery; status {:?}",
+        identity.status()
+    );
 }
 
 #[test]
@@ -192,30 +178,29 @@ fn faults_are_reported_and_never_published() {
     consul.rotate_ca("ec", 384);
     // Consul re-issues leaves after a CA rotation with up to 30 s of jitter; a loaded
     // machine adds to that.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    let (new_roots, new_leaf) = poll(Duration::from_secs(60), || {
         let new_leaf = consul
             .request("GET", "/v1/agent/connect/ca/leaf/trino", None)
             .1;
-        if !new_leaf.contains(&first.leaf.info.serial.to_string()) && !new_leaf.eq(&leaf) {
-            let new_roots = consul.request("GET", "/v1/agent/connect/ca/roots", None).1;
-            fake.set_bodies(Some(new_roots), Some(new_leaf));
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "Consul did not re-issue the leaf"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while identity.snapshot().unwrap().leaf.info.serial == serial {
-        assert!(
-            Instant::now() < deadline,
-            "new material not published: {:?}",
-            identity.status()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        (!new_leaf.contains(&first.leaf.info.serial.to_string()) && !new_leaf.eq(&leaf)).then(
+            || {
+                let new_roots = consul.request("GET", "/v1/agent/connect/ca/roots", None).1;
+                (new_roots, new_leaf)
+            },
+        )
+    })
+    .expect("Consul did not re-issue the leaf");
+    fake.set_bodies(Some(new_roots), Some(new_leaf));
+    assert!(
+        holds_within(Duration::from_secs(20), || identity
+            .snapshot()
+            .unwrap()
+            .leaf
+            .info
+            .serial
+            != serial),
+        "new material not published: {:?}",
+        identity.status()
+    );
     assert!(identity.snapshot().unwrap().generation > generation);
 }

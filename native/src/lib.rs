@@ -23,6 +23,8 @@ pub mod sink;
 pub mod snapshot;
 pub mod source;
 pub mod spiffe;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 pub mod watch;
 pub mod x509;
 

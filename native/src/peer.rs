@@ -238,81 +238,10 @@ fn valid_service_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::{Leaf, Root, Roots, Store};
-    use rcgen::{
-        BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose as Eku, IsCa, Issuer, KeyPair,
-        SanType,
-    };
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    const TD: &str = "11111111-2222-3333-4444-555555555555.consul";
+    use crate::testing::{service_uri, Ca, LeafSpec};
 
     fn id(uri: &str) -> ServiceId {
         ServiceId::parse(uri).unwrap()
-    }
-
-    fn svc(service: &str) -> String {
-        format!("spiffe://{TD}/ns/default/dc/dc1/svc/{service}")
-    }
-
-    /// A CA (rcgen, EC P-256) and leaves it signs.
-    struct Ca {
-        params: CertificateParams,
-        key: KeyPair,
-        der: Vec<u8>,
-    }
-
-    impl Ca {
-        fn new(name: &str) -> Ca {
-            let key = KeyPair::generate().unwrap();
-            let mut params = CertificateParams::default();
-            params.distinguished_name = rcgen::DistinguishedName::new();
-            params
-                .distinguished_name
-                .push(rcgen::DnType::CommonName, name);
-            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-            let der = params.self_signed(&key).unwrap().der().to_vec();
-            Ca { params, key, der }
-        }
-
-        fn leaf(&self, service: &str, usages: Vec<Eku>) -> (Vec<u8>, KeyPair) {
-            let key = KeyPair::generate().unwrap();
-            let mut params = CertificateParams::default();
-            params.subject_alt_names = vec![SanType::URI(svc(service).try_into().unwrap())];
-            params.extended_key_usages = usages;
-            let now = SystemTime::now();
-            params.not_before = (now - Duration::from_secs(60)).into();
-            params.not_after = (now + Duration::from_secs(3600)).into();
-            let issuer = Issuer::from_params(&self.params, &self.key);
-            (params.signed_by(&key, &issuer).unwrap().der().to_vec(), key)
-        }
-
-        fn both(&self, service: &str) -> Vec<u8> {
-            self.leaf(service, vec![Eku::ServerAuth, Eku::ClientAuth]).0
-        }
-
-        /// A snapshot whose own leaf is `service`'s and whose root is this CA.
-        fn snapshot(&self, service: &str) -> Arc<Snapshot> {
-            let (der, key) = self.leaf(service, vec![Eku::ServerAuth, Eku::ClientAuth]);
-            let leaf = Leaf {
-                info: crate::x509::leaf_info(&der).unwrap(),
-                chain: vec![der.into()],
-                key_pkcs8: zeroize::Zeroizing::new(key.serialize_der()),
-            };
-            let roots = Roots {
-                trust_domain: TD.into(),
-                roots: vec![Root {
-                    id: "root".into(),
-                    cert: self.der.clone().into(),
-                    intermediates: vec![],
-                    active: true,
-                }],
-            };
-            let store = Store::new();
-            store.publish(Arc::new(leaf), Arc::new(roots));
-            store.load().unwrap()
-        }
     }
 
     #[test]
@@ -323,16 +252,16 @@ mod tests {
         let trino = Expected::parse("trino").unwrap();
         let peer = verify(
             Some(&web),
-            &[ca.both("trino")],
+            &[ca.leaf("trino")],
             Side::Client,
             Some(&trino),
             now,
         )
         .unwrap();
-        assert_eq!(peer.spiffe_id, svc("trino"));
+        assert_eq!(peer.spiffe_id, service_uri("trino"));
         let refused = verify(
             Some(&web),
-            &[ca.both("api")],
+            &[ca.leaf("api")],
             Side::Client,
             Some(&trino),
             now,
@@ -348,13 +277,13 @@ mod tests {
         let ca = Ca::new("ca");
         let trino = ca.snapshot("trino");
         let now = SystemTime::now();
-        let peer = verify(Some(&trino), &[ca.both("web")], Side::Server, None, now).unwrap();
+        let peer = verify(Some(&trino), &[ca.leaf("web")], Side::Server, None, now).unwrap();
         assert_eq!(peer.id.service, "web");
         // A leaf that may only authenticate servers is no client, and vice versa.
-        let (server_only, _) = ca.leaf("web", vec![Eku::ServerAuth]);
+        let server_only = ca.issue(LeafSpec::service("web").only_for(Usage::Server));
         let r = verify(Some(&trino), &[&server_only], Side::Server, None, now).unwrap_err();
         assert_eq!(r.code(), "chain-invalid", "{r}");
-        let (client_only, _) = ca.leaf("trino", vec![Eku::ClientAuth]);
+        let client_only = ca.issue(LeafSpec::service("trino").only_for(Usage::Client));
         let any = Expected::AnyService;
         let r = verify(Some(&trino), &[&client_only], Side::Client, Some(&any), now).unwrap_err();
         assert_eq!(r.code(), "chain-invalid", "{r}");
@@ -366,7 +295,7 @@ mod tests {
         let snapshot = ours.snapshot("web");
         let now = SystemTime::now();
         let any = Expected::AnyService;
-        let forged = theirs.both("trino");
+        let forged = theirs.leaf("trino");
         let r = verify(Some(&snapshot), &[&forged], Side::Client, Some(&any), now).unwrap_err();
         assert_eq!(r.code(), "unknown-issuer");
         assert!(
@@ -383,6 +312,23 @@ mod tests {
         );
     }
 
+    /// `text` is refused because its member `item` is no expected identity.
+    fn assert_not_an_identity(text: &str, item: &str) {
+        let err = Expected::parse(text).unwrap_err();
+        let Error::InvalidArgument(message) = &err else {
+            panic!("{text:?}: {err:?}");
+        };
+        assert_eq!(
+            message,
+            &format!(
+                "expected peer identity `{item}` is not `*`, a Consul service name or a service \
+                 SPIFFE id"
+            ),
+            "{text:?}"
+        );
+        assert!(err.is_invalid_argument());
+    }
+
     #[test]
     fn parses_the_three_forms() {
         assert_eq!(Expected::parse(" * ").unwrap(), Expected::AnyService);
@@ -395,16 +341,15 @@ mod tests {
             e.to_string(),
             "spiffe://td.consul/ns/default/dc/dc1/svc/trino"
         );
-        for bad in [
-            "",
-            "a b",
-            "spiffe://td/agent/client/dc/dc1/id/n",
-            "trino/x",
-            "**",
-        ] {
-            let err = Expected::parse(bad).unwrap_err();
-            assert!(err.is_invalid_argument(), "{bad:?}: {err}");
+        for bad in ["", "a b", "trino/x", "**"] {
+            assert_not_an_identity(bad, bad);
         }
+        let err = Expected::parse("spiffe://td/agent/client/dc/dc1/id/n").unwrap_err();
+        assert!(
+            matches!(err, Error::SpiffeId { reason, .. } if reason.contains("Consul agent")),
+            "{err}"
+        );
+        assert!(err.is_invalid_argument());
     }
 
     #[test]
@@ -438,9 +383,14 @@ mod tests {
         let mixed = Expected::parse("trino,spiffe://TD/ns/ops/dc/dc1/svc/admin").unwrap();
         assert!(mixed.matches(&id("spiffe://td/ns/ops/dc/dc1/svc/admin"), &own));
         assert!(!mixed.matches(&id("spiffe://td/ns/ops/dc/dc1/svc/trino"), &own));
-        for bad in ["trino,", ",trino", "trino,,web", "trino,a b", "ünï,trino"] {
-            let err = Expected::parse(bad).unwrap_err();
-            assert!(err.is_invalid_argument(), "{bad:?}: {err}");
+        for (bad, item) in [
+            ("trino,", ""),
+            (",trino", ""),
+            ("trino,,web", ""),
+            ("trino,a b", "a b"),
+            ("ünï,trino", "ünï"),
+        ] {
+            assert_not_an_identity(bad, item);
         }
     }
 

@@ -3,98 +3,37 @@
 //! agent are in `tests/authz.rs`.
 
 use super::*;
-use crate::snapshot::{Leaf, Root, Roots};
-use crate::x509::{self, MAX_CERT_LEN};
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, SanType,
-};
+use crate::testing::{service_uri, Ca, LeafSpec, TRUST_DOMAIN};
+use crate::x509::MAX_CERT_LEN;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Barrier;
-
-const TD: &str = "11111111-2222-3333-4444-555555555555.consul";
-
-fn uri(service: &str) -> String {
-    format!("spiffe://{TD}/ns/default/dc/dc1/svc/{service}")
-}
-
-/// A CA and leaves it signs.
-struct Ca {
-    params: CertificateParams,
-    key: KeyPair,
-    der: Vec<u8>,
-}
-
-impl Ca {
-    fn new(name: &str) -> Ca {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::default();
-        params.distinguished_name = DistinguishedName::new();
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            rcgen::KeyUsagePurpose::KeyCertSign,
-            rcgen::KeyUsagePurpose::DigitalSignature,
-        ];
-        let der = params.self_signed(&key).unwrap().der().to_vec();
-        Ca { params, key, der }
-    }
-
-    fn leaf(&self, uris: &[&str], validity: (SystemTime, SystemTime)) -> (Vec<u8>, KeyPair) {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::default();
-        params.subject_alt_names = uris
-            .iter()
-            .map(|u| SanType::URI((*u).try_into().unwrap()))
-            .collect();
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ClientAuth,
-            ExtendedKeyUsagePurpose::ServerAuth,
-        ];
-        params.not_before = validity.0.into();
-        params.not_after = validity.1.into();
-        let issuer = Issuer::from_params(&self.params, &self.key);
-        (params.signed_by(&key, &issuer).unwrap().der().to_vec(), key)
-    }
-
-    fn web(&self, service: &str) -> Vec<u8> {
-        self.leaf(&[&uri(service)], valid_for(Duration::from_secs(3600)))
-            .0
-    }
-
-    fn roots(&self) -> Roots {
-        Roots {
-            trust_domain: TD.to_string(),
-            roots: vec![Root {
-                id: "root".into(),
-                cert: self.der.clone().into(),
-                intermediates: vec![],
-                active: true,
-            }],
-        }
-    }
-}
-
-fn valid_for(d: Duration) -> (SystemTime, SystemTime) {
-    let now = SystemTime::now();
-    (now - Duration::from_secs(60), now + d)
-}
 
 /// A store holding the CA's roots and a `trino` leaf.
 fn store_for(ca: &Ca) -> Arc<Store> {
     let store = Arc::new(Store::new());
-    publish(&store, ca);
+    ca.publish(&store, "trino");
     store
 }
 
-fn publish(store: &Store, ca: &Ca) {
-    let (der, key) = ca.leaf(&[&uri("trino")], valid_for(Duration::from_secs(3600)));
-    let leaf = Leaf {
-        info: x509::leaf_info(&der).unwrap(),
-        chain: vec![der.into()],
-        key_pkcs8: zeroize::Zeroizing::new(key.serialize_der()),
-    };
-    store.publish(Arc::new(leaf), Arc::new(ca.roots()));
+/// What most tests start from: a CA, a store holding its roots and a `trino` leaf, and an
+/// authorizer for `trino` over that store and `source`.
+struct Fixture {
+    ca: Ca,
+    store: Arc<Store>,
+    source: Arc<Fake>,
+    authz: Authorizer,
+}
+
+fn fixture(source: Arc<Fake>, settings: AuthzSettings) -> Fixture {
+    let ca = Ca::new("Test CA");
+    let store = store_for(&ca);
+    let authz = authorizer(&store, &source, settings);
+    Fixture {
+        ca,
+        store,
+        source,
+        authz,
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -178,11 +117,10 @@ fn code(a: &Authorization) -> &'static str {
 
 #[test]
 fn allow_is_cached_with_identity_and_principal() {
-    let ca = Ca::new("Test CA");
-    let store = store_for(&ca);
-    let source = Fake::new(Mode::Allow);
-    let authz = authorizer(&store, &source, settings(60, 30));
-    let chain = [ca.web("web")];
+    let Fixture {
+        ca, source, authz, ..
+    } = fixture(Fake::new(Mode::Allow), settings(60, 30));
+    let chain = [ca.leaf("web")];
 
     let first = authz.authorize(&chain);
     assert!(first.is_allowed(), "{}", first.reason());
@@ -198,13 +136,13 @@ fn allow_is_cached_with_identity_and_principal() {
             &*id.partition,
             &*id.trust_domain
         ),
-        ("web", "default", "dc1", "default", TD)
+        ("web", "default", "dc1", "default", TRUST_DOMAIN)
     );
-    assert_eq!(first.spiffe_id(), Some(uri("web").as_str()));
+    assert_eq!(first.spiffe_id(), Some(service_uri("web").as_str()));
     assert_eq!(authz.principal(&first), Some("web"));
     assert_eq!(
         first.principal(PrincipalForm::SpiffeId),
-        Some(uri("web").as_str())
+        Some(service_uri("web").as_str())
     );
 
     let second = authz.authorize(&chain);
@@ -220,11 +158,10 @@ fn allow_is_cached_with_identity_and_principal() {
 
 #[test]
 fn intention_denies_keep_consul_reason_and_l7_has_its_own() {
-    let ca = Ca::new("Test CA");
-    let store = store_for(&ca);
-    let source = Fake::new(Mode::Deny);
-    let authz = authorizer(&store, &source, settings(60, 30));
-    let denied = authz.authorize(&[ca.web("evil")]);
+    let Fixture {
+        ca, source, authz, ..
+    } = fixture(Fake::new(Mode::Deny), settings(60, 30));
+    let denied = authz.authorize(&[ca.leaf("evil")]);
     assert_eq!(code(&denied), "denied");
     assert!(
         denied.reason().contains("fake: evil => trino"),
@@ -239,18 +176,20 @@ fn intention_denies_keep_consul_reason_and_l7_has_its_own() {
     );
 
     source.set(Mode::L7);
-    let l7 = authz.authorize(&[ca.web("l7")]);
+    let l7 = authz.authorize(&[ca.leaf("l7")]);
     assert_eq!(code(&l7), "intention-has-http-permissions");
     assert!(l7.reason().contains("HTTP permissions"), "{}", l7.reason());
 }
 
 #[test]
 fn ttl_epoch_and_roots_changes_force_a_new_decision() {
-    let ca = Ca::new("Test CA");
-    let store = store_for(&ca);
-    let source = Fake::new(Mode::Allow);
-    let authz = authorizer(&store, &source, settings(10, 30));
-    let chain = [ca.web("web")];
+    let Fixture {
+        ca,
+        store,
+        source,
+        authz,
+    } = fixture(Fake::new(Mode::Allow), settings(10, 30));
+    let chain = [ca.leaf("web")];
     let (t0, wall) = (Instant::now(), SystemTime::now());
 
     assert_eq!(authz.authorize_at(&chain, t0, wall).origin(), Origin::Fresh);
@@ -275,7 +214,7 @@ fn ttl_epoch_and_roots_changes_force_a_new_decision() {
     );
     assert_eq!(source.calls(), 3);
 
-    publish(&store, &ca);
+    ca.publish(&store, "trino");
     assert_eq!(
         authz.authorize_at(&chain, after, wall).origin(),
         Origin::Fresh,
@@ -289,7 +228,7 @@ fn ttl_epoch_and_roots_changes_force_a_new_decision() {
 
     // Roots that no longer include the issuer: the cached allow is gone and the chain fails.
     let other = Ca::new("Other CA");
-    publish(&store, &other);
+    other.publish(&store, "trino");
     let answer = authz.authorize_at(&chain, after, wall);
     assert_eq!(code(&answer), "unknown-issuer");
     assert_eq!(source.calls(), 4);
@@ -297,11 +236,10 @@ fn ttl_epoch_and_roots_changes_force_a_new_decision() {
 
 #[test]
 fn stale_allow_is_served_only_within_max_stale_and_epoch() {
-    let ca = Ca::new("Test CA");
-    let store = store_for(&ca);
-    let source = Fake::new(Mode::Allow);
-    let authz = authorizer(&store, &source, settings(10, 30));
-    let chain = [ca.web("web")];
+    let Fixture {
+        ca, source, authz, ..
+    } = fixture(Fake::new(Mode::Allow), settings(10, 30));
+    let chain = [ca.leaf("web")];
     let (t0, wall) = (Instant::now(), SystemTime::now());
     let at = |s: f64| t0 + Duration::from_secs_f64(s);
 
@@ -344,11 +282,10 @@ fn stale_allow_is_served_only_within_max_stale_and_epoch() {
 
 #[test]
 fn denies_and_failures_are_cached_briefly() {
-    let ca = Ca::new("Test CA");
-    let store = store_for(&ca);
-    let source = Fake::new(Mode::Deny);
-    let authz = authorizer(&store, &source, settings(60, 30));
-    let chain = [ca.web("evil")];
+    let Fixture {
+        ca, source, authz, ..
+    } = fixture(Fake::new(Mode::Deny), settings(60, 30));
+    let chain = [ca.leaf("evil")];
     let (t0, wall) = (Instant::now(), SystemTime::now());
 
     assert_eq!(code(&authz.authorize_at(&chain, t0, wall)), "denied");
@@ -385,18 +322,14 @@ fn denies_and_failures_are_cached_briefly() {
 
 #[test]
 fn cached_allow_ends_with_the_certificate() {
-    let ca = Ca::new("Test CA");
-    let store = store_for(&ca);
-    let source = Fake::new(Mode::Allow);
-    let authz = authorizer(&store, &source, settings(600, 600));
+    let Fixture {
+        ca, source, authz, ..
+    } = fixture(Fake::new(Mode::Allow), settings(600, 600));
     let (t0, wall) = (Instant::now(), SystemTime::now());
-    let (leaf, _) = ca.leaf(
-        &[&uri("web")],
-        (
-            wall - Duration::from_secs(60),
-            wall + Duration::from_secs(5),
-        ),
-    );
+    let leaf = ca.issue(LeafSpec::service("web").valid(
+        wall - Duration::from_secs(60),
+        wall + Duration::from_secs(5),
+    ));
     let chain = [leaf];
     assert!(authz.authorize_at(&chain, t0, wall).is_allowed());
     assert_eq!(
@@ -418,12 +351,11 @@ fn cached_allow_ends_with_the_certificate() {
 
 #[test]
 fn verification_failures_are_specific_and_not_cached() {
-    let ca = Ca::new("Test CA");
-    let store = store_for(&ca);
-    let source = Fake::new(Mode::Allow);
-    let authz = authorizer(&store, &source, settings(60, 30));
+    let Fixture {
+        ca, source, authz, ..
+    } = fixture(Fake::new(Mode::Allow), settings(60, 30));
     let now = SystemTime::now();
-    let good = ca.web("web");
+    let good = ca.leaf("web");
     let foreign = Ca::new("Foreign CA");
     let impostor = Ca::new("Test CA"); // same name as the real root, other key
     let cases: Vec<(&str, Vec<Vec<u8>>)> = vec![
@@ -434,78 +366,46 @@ fn verification_failures_are_specific_and_not_cached() {
         ("malformed", vec![good.clone(), b"garbage".to_vec()]),
         ("chain-too-long", vec![good.clone(); MAX_CHAIN_LEN + 1]),
         ("wrong-order", vec![ca.der.clone(), good.clone()]),
-        (
-            "no-spiffe-id",
-            vec![ca.leaf(&[], valid_for(Duration::from_secs(60))).0],
-        ),
+        ("no-spiffe-id", vec![ca.issue(LeafSpec::uris(&[]))]),
         (
             "multiple-uris",
-            vec![
-                ca.leaf(
-                    &[&uri("web"), &uri("admin")],
-                    valid_for(Duration::from_secs(60)),
-                )
-                .0,
-            ],
+            vec![ca.issue(LeafSpec::uris(&[
+                &service_uri("web"),
+                &service_uri("admin"),
+            ]))],
         ),
         (
             "not-a-service",
-            vec![
-                ca.leaf(
-                    &[&format!("spiffe://{TD}/agent/client/dc/dc1/id/node1")],
-                    valid_for(Duration::from_secs(60)),
-                )
-                .0,
-            ],
+            vec![ca.issue(LeafSpec::uris(&[&format!(
+                "spiffe://{TRUST_DOMAIN}/agent/client/dc/dc1/id/node1"
+            )]))],
         ),
         (
             "not-a-service",
-            vec![
-                ca.leaf(
-                    &["https://example.com/web"],
-                    valid_for(Duration::from_secs(60)),
-                )
-                .0,
-            ],
+            vec![ca.issue(LeafSpec::uris(&["https://example.com/web"]))],
         ),
         (
             "foreign-trust-domain",
-            vec![
-                ca.leaf(
-                    &["spiffe://other.consul/ns/default/dc/dc1/svc/web"],
-                    valid_for(Duration::from_secs(60)),
-                )
-                .0,
-            ],
+            vec![ca.issue(LeafSpec::uris(&[
+                "spiffe://other.consul/ns/default/dc/dc1/svc/web",
+            ]))],
         ),
         (
             "expired",
-            vec![
-                ca.leaf(
-                    &[&uri("web")],
-                    (
-                        now - Duration::from_secs(7200),
-                        now - Duration::from_secs(3600),
-                    ),
-                )
-                .0,
-            ],
+            vec![ca.issue(LeafSpec::service("web").valid(
+                now - Duration::from_secs(7200),
+                now - Duration::from_secs(3600),
+            ))],
         ),
         (
             "not-yet-valid",
-            vec![
-                ca.leaf(
-                    &[&uri("web")],
-                    (
-                        now + Duration::from_secs(3600),
-                        now + Duration::from_secs(7200),
-                    ),
-                )
-                .0,
-            ],
+            vec![ca.issue(LeafSpec::service("web").valid(
+                now + Duration::from_secs(3600),
+                now + Duration::from_secs(7200),
+            ))],
         ),
-        ("unknown-issuer", vec![foreign.web("web")]),
-        ("bad-signature", vec![impostor.web("web")]),
+        ("unknown-issuer", vec![foreign.leaf("web")]),
+        ("bad-signature", vec![impostor.leaf("web")]),
     ];
     for (want, chain) in &cases {
         let answer = authz.authorize(chain);
@@ -530,7 +430,7 @@ fn verification_failures_are_specific_and_not_cached() {
         );
     }
     let peer = verify_peer(&[&good], &roots, now, Usage::Client).unwrap();
-    assert_eq!(peer.spiffe_id, uri("web"));
+    assert_eq!(peer.spiffe_id, service_uri("web"));
     assert!(peer.not_after >= peer.chain_not_after);
 }
 
@@ -540,33 +440,43 @@ fn no_roots_and_bad_targets_are_denied() {
     let source = Fake::new(Mode::Allow);
     let empty = Arc::new(Store::new());
     let authz = authorizer(&empty, &source, settings(60, 30));
-    assert_eq!(code(&authz.authorize(&[ca.web("web")])), "no-roots");
+    assert_eq!(code(&authz.authorize(&[ca.leaf("web")])), "no-roots");
 
     let authz = authorizer(&store_for(&ca), &source, settings(60, 30));
     assert_eq!(
-        code(&authz.authorize_for(&[ca.web("web")], "bad target")),
+        code(&authz.authorize_for(&[ca.leaf("web")], "bad target")),
         "invalid-target"
     );
     // Another valid target: decided, never cached (its intentions are not watched).
-    let chain = [ca.web("web")];
+    let chain = [ca.leaf("web")];
     assert!(authz.authorize_for(&chain, "other").is_allowed());
     assert_eq!(authz.authorize_for(&chain, "other").origin(), Origin::Fresh);
     assert_eq!(source.calls(), 2);
-    assert!(Authorizer::builder(empty, "bad target")
+    let Err(err) = Authorizer::builder(empty, "bad target")
         .source(source)
         .build()
-        .is_err());
+    else {
+        panic!("an authorizer for an invalid target was built");
+    };
+    assert!(
+        matches!(&err, Error::Config { key, reason }
+            if key == AUTHZ_TARGET && reason == "`bad target` is not a valid Consul service name"),
+        "{err:?}"
+    );
 }
 
 #[test]
 fn concurrent_identical_misses_make_one_call_per_identity() {
-    let ca = Ca::new("Test CA");
-    let store = store_for(&ca);
-    let source = Fake::slow(Mode::Allow, Duration::from_millis(200));
-    let authz = Arc::new(authorizer(&store, &source, settings(60, 30)));
+    let Fixture {
+        ca, source, authz, ..
+    } = fixture(
+        Fake::slow(Mode::Allow, Duration::from_millis(200)),
+        settings(60, 30),
+    );
+    let authz = Arc::new(authz);
     let chains: Vec<Vec<Vec<u8>>> = ["web", "api", "etl", "bi"]
         .iter()
-        .map(|s| vec![ca.web(s)])
+        .map(|s| vec![ca.leaf(s)])
         .collect();
     let threads = 24;
     let barrier = Arc::new(Barrier::new(threads));
@@ -603,11 +513,14 @@ fn concurrent_identical_misses_make_one_call_per_identity() {
 
 #[test]
 fn a_panicking_source_denies_everyone_waiting() {
-    let ca = Ca::new("Test CA");
-    let store = store_for(&ca);
-    let source = Fake::slow(Mode::Panic, Duration::from_millis(200));
-    let authz = Arc::new(authorizer(&store, &source, settings(60, 30)));
-    let chain = vec![ca.web("web")];
+    let Fixture {
+        ca, source, authz, ..
+    } = fixture(
+        Fake::slow(Mode::Panic, Duration::from_millis(200)),
+        settings(60, 30),
+    );
+    let authz = Arc::new(authz);
+    let chain = vec![ca.leaf("web")];
     let barrier = Arc::new(Barrier::new(4));
     let handles: Vec<_> = (0..4)
         .map(|_| {
@@ -630,11 +543,10 @@ fn a_panicking_source_denies_everyone_waiting() {
 
 #[test]
 fn distinct_chains_with_the_same_leaf_do_not_share_decisions() {
-    let ca = Ca::new("Test CA");
-    let store = store_for(&ca);
-    let source = Fake::new(Mode::Allow);
-    let authz = authorizer(&store, &source, settings(60, 30));
-    let leaf = ca.web("web");
+    let Fixture {
+        ca, source, authz, ..
+    } = fixture(Fake::new(Mode::Allow), settings(60, 30));
+    let leaf = ca.leaf("web");
     assert!(authz.authorize(std::slice::from_ref(&leaf)).is_allowed());
     // Same leaf, plus an extra (valid) certificate: a different key, verified on its own.
     let with_root = authz.authorize(&[leaf.clone(), ca.der.clone()]);

@@ -17,25 +17,13 @@ import java.security.spec.PKCS8EncodedKeySpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
+import org.junit.ClassRule;
 import org.junit.Test;
 
 /** The JNI identity surface against a real Consul dev agent. */
 public class ConnectIdentityTest {
-    private static ConsulDevAgent consul;
-
-    @BeforeClass
-    public static void startConsul() throws Exception {
-        consul = ConsulDevAgent.start();
-    }
-
-    @AfterClass
-    public static void stopConsul() {
-        if (consul != null) {
-            consul.close();
-        }
-    }
+    @ClassRule
+    public static final ConsulDevAgent consul = ConsulDevAgent.rule();
 
     private static Map<String, String> props(String service) {
         return Map.of("consul.address", consul.address(), "consul.service", service,

@@ -20,8 +20,8 @@ import java.util.concurrent.TimeUnit;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
-import org.junit.AfterClass;
 import org.junit.BeforeClass;
+import org.junit.ClassRule;
 import org.junit.Test;
 
 /**
@@ -31,26 +31,19 @@ import org.junit.Test;
  * check instead of the host name; every other store gets the JDK's managers, unchanged.
  */
 public class ConnectAgentTest {
-    private static ConsulDevAgent consul;
+    @ClassRule
+    public static final ConsulDevAgent consul = ConsulDevAgent.rule();
     private static Path dir;
     private static Path settings;
 
     @BeforeClass
     public static void start() throws Exception {
-        consul = ConsulDevAgent.start();
         dir = Files.createTempDirectory("pcc-agent");
         settings = dir.resolve("consul-connect.properties");
         Files.writeString(settings, String.join("\n",
                 "consul.address=" + consul.address(),
                 "consul.service=trino",
                 "consul.pem.directory=" + dir.resolve("tls"), ""));
-    }
-
-    @AfterClass
-    public static void stop() {
-        if (consul != null) {
-            consul.close();
-        }
     }
 
     private static SSLContext server(String service) {

@@ -23,6 +23,7 @@ import javax.net.ssl.HttpsURLConnection;
 import javax.net.ssl.SSLContext;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
+import org.junit.ClassRule;
 import org.junit.Test;
 
 /**
@@ -30,13 +31,13 @@ import org.junit.Test;
  * host-name check, which is never simply switched off.
  */
 public class ConnectHttpsTest {
-    private static ConsulDevAgent consul;
+    @ClassRule
+    public static final ConsulDevAgent consul = ConsulDevAgent.rule();
     private static HttpsServer trino;
     private static HttpsServer api;
 
     @BeforeClass
     public static void start() throws Exception {
-        consul = ConsulDevAgent.start();
         trino = server("trino");
         api = server("api");
     }
@@ -47,9 +48,6 @@ public class ConnectHttpsTest {
             if (s != null) {
                 s.stop(0);
             }
-        }
-        if (consul != null) {
-            consul.close();
         }
     }
 

@@ -12,25 +12,13 @@ import java.security.Security;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
+import org.junit.ClassRule;
 import org.junit.Test;
 
 /** The provider selected only by a java.security file, in a JVM that never calls this library. */
 public class ConnectJavaSecurityTest {
-    private static ConsulDevAgent consul;
-
-    @BeforeClass
-    public static void startConsul() throws Exception {
-        consul = ConsulDevAgent.start();
-    }
-
-    @AfterClass
-    public static void stopConsul() {
-        if (consul != null) {
-            consul.close();
-        }
-    }
+    @ClassRule
+    public static final ConsulDevAgent consul = ConsulDevAgent.rule();
 
     @Test
     public void aJavaSecurityFileMakesTheDefaultSslContextAConnectOne() throws Exception {

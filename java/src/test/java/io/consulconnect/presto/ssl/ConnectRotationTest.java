@@ -9,25 +9,13 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.function.Predicate;
 import javax.net.ssl.SSLContext;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
+import org.junit.ClassRule;
 import org.junit.Test;
 
 /** Rotation under live SSLContexts (its own agent: the CA rotation changes it for good). */
 public class ConnectRotationTest {
-    private static ConsulDevAgent consul;
-
-    @BeforeClass
-    public static void startConsul() throws Exception {
-        consul = ConsulDevAgent.start();
-    }
-
-    @AfterClass
-    public static void stopConsul() {
-        if (consul != null) {
-            consul.close();
-        }
-    }
+    @ClassRule
+    public static final ConsulDevAgent consul = ConsulDevAgent.rule();
 
     private static Map<String, String> props() {
         return Map.of("consul.address", consul.address(), "consul.request-timeout", "2s");

@@ -16,30 +16,16 @@ import java.util.Map;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
+import org.junit.ClassRule;
 import org.junit.Test;
 
 /** Real JDK TLS handshakes on loopback with certificates from a real Consul dev agent. */
 public class ConnectSslTest {
-    private static ConsulDevAgent consul;
-    private static ConsulDevAgent foreignConsul;
-
-    @BeforeClass
-    public static void startConsul() throws Exception {
-        consul = ConsulDevAgent.start();
-        foreignConsul = ConsulDevAgent.start();
-    }
-
-    @AfterClass
-    public static void stopConsul() {
-        if (consul != null) {
-            consul.close();
-        }
-        if (foreignConsul != null) {
-            foreignConsul.close();
-        }
-    }
+    @ClassRule
+    public static final ConsulDevAgent consul = ConsulDevAgent.rule();
+    /** Another Consul: another CA and trust domain. */
+    @ClassRule
+    public static final ConsulDevAgent foreignConsul = ConsulDevAgent.rule();
 
     static Map<String, String> props(ConsulDevAgent agent) {
         return Map.of("consul.address", agent.address(), "consul.request-timeout", "2s");

@@ -15,23 +15,36 @@ import java.util.Comparator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.junit.rules.ExternalResource;
 
 /**
  * A real {@code consul agent -dev} on loopback and free ports, for JUnit tests. The binary
  * comes from the {@code consulconnect.test.consulBin} system property (the build passes
- * {@code CONSUL_BIN}, which {@code tests/scripts/ensure-consul.sh} provides). Always stopped
- * by {@link #close()}.
+ * {@code CONSUL_BIN}, which {@code tests/scripts/ensure-consul.sh} provides).
+ *
+ * <p>A test class gets its own agent, started before its first test and stopped after its
+ * last, with
+ * <pre>{@code @ClassRule public static final ConsulDevAgent consul = ConsulDevAgent.rule();}</pre>
+ * Other code (benchmarks, a second agent within one test) uses {@link #start()} and
+ * {@link #close()}, e.g. in try-with-resources.
  */
-public final class ConsulDevAgent implements AutoCloseable {
-    private final Process process;
-    private final Path dir;
-    private final int httpPort;
+public final class ConsulDevAgent extends ExternalResource implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private Process process;
+    private Path dir;
+    private int httpPort;
 
-    private ConsulDevAgent(Process process, Path dir, int httpPort) {
-        this.process = process;
-        this.dir = dir;
-        this.httpPort = httpPort;
+    private ConsulDevAgent() {
+    }
+
+    /**
+     * An agent for a JUnit {@code @ClassRule} (or {@code @Rule}): started before the tests,
+     * stopped after them, also when they fail.
+     *
+     * @return the agent, not running yet
+     */
+    public static ConsulDevAgent rule() {
+        return new ConsulDevAgent();
     }
 
     /**
@@ -41,27 +54,43 @@ public final class ConsulDevAgent implements AutoCloseable {
      * @throws Exception if it does not start within a minute
      */
     public static ConsulDevAgent start() throws Exception {
+        ConsulDevAgent agent = new ConsulDevAgent();
+        agent.before();
+        return agent;
+    }
+
+    /** Starts the agent and waits until it serves the Connect CA roots (a minute at most). */
+    @Override
+    protected void before() throws Exception {
+        if (process != null) {
+            throw new IllegalStateException("this Consul agent is already running");
+        }
         String binary = System.getProperty("consulconnect.test.consulBin", System.getenv("CONSUL_BIN"));
         if (binary == null || binary.isEmpty()) {
             throw new IllegalStateException("no Consul binary: set CONSUL_BIN (tests/scripts/ensure-consul.sh prints it)");
         }
-        Path dir = Files.createTempDirectory("pcc-consul");
-        int http = freePort();
+        dir = Files.createTempDirectory("pcc-consul");
+        httpPort = freePort();
         ProcessBuilder pb = new ProcessBuilder(
                 binary, "agent", "-dev", "-bind=127.0.0.1", "-client=127.0.0.1", "-advertise=127.0.0.1",
                 "-node=pcc-junit", "-log-level=warn", "-dns-port=-1", "-grpc-port=-1", "-grpc-tls-port=-1",
-                "-disable-host-node-id", "-http-port=" + http, "-serf-lan-port=" + freePort(),
+                "-disable-host-node-id", "-http-port=" + httpPort, "-serf-lan-port=" + freePort(),
                 "-serf-wan-port=" + freePort(), "-server-port=" + freePort())
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("consul.log").toFile());
-        ConsulDevAgent agent = new ConsulDevAgent(pb.start(), dir, http);
+        process = pb.start();
         try {
-            agent.awaitReady();
+            awaitReady();
         } catch (Exception e) {
-            agent.close();
+            close();
             throw e;
         }
-        return agent;
+    }
+
+    /** Stops the agent. */
+    @Override
+    protected void after() {
+        close();
     }
 
     private void awaitReady() throws Exception {
@@ -84,6 +113,9 @@ public final class ConsulDevAgent implements AutoCloseable {
 
     /** @return {@code http://127.0.0.1:<port>} */
     public String address() {
+        if (process == null) {
+            throw new IllegalStateException("the Consul agent is not running (a @ClassRule field, or start())");
+        }
         return "http://127.0.0.1:" + httpPort;
     }
 
@@ -188,16 +220,24 @@ public final class ConsulDevAgent implements AutoCloseable {
         }
     }
 
-    /** Stops the agent (TERM, then KILL after 10 s) and deletes its directory. */
+    /**
+     * Stops the agent (TERM, then KILL after 10 s) and deletes its directory. Closing an
+     * agent that is not running does nothing.
+     */
     @Override
     public void close() {
-        process.destroy();
+        Process stopping = process;
+        if (stopping == null) {
+            return;
+        }
+        process = null;
+        stopping.destroy();
         try {
-            if (!process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor();
+            if (!stopping.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                stopping.destroyForcibly().waitFor();
             }
         } catch (InterruptedException e) {
-            process.destroyForcibly();
+            stopping.destroyForcibly();
             Thread.currentThread().interrupt();
         }
         try (Stream<Path> files = Files.walk(dir)) {

@@ -26,8 +26,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.ServiceLoader;
-import org.junit.AfterClass;
 import org.junit.BeforeClass;
+import org.junit.ClassRule;
 import org.junit.Test;
 
 /**
@@ -35,21 +35,14 @@ import org.junit.Test;
  * allow {@code web} and deny {@code evil} to reach {@code trino}.
  */
 public class ConsulConnectAuthenticatorTest {
-    private static ConsulDevAgent consul;
+    @ClassRule
+    public static final ConsulDevAgent consul = ConsulDevAgent.rule();
 
     @BeforeClass
-    public static void startConsul() throws Exception {
-        consul = ConsulDevAgent.start();
+    public static void intentions() throws Exception {
         consul.intention("web", "trino", true);
         consul.intention("evil", "trino", false);
         consul.intention("flipper", "trino", true);
-    }
-
-    @AfterClass
-    public static void stopConsul() {
-        if (consul != null) {
-            consul.close();
-        }
     }
 
     static List<X509Certificate> chain(String pem) throws Exception {
