@@ -1,8 +1,8 @@
-//! JNI exports for `io.consulconnect.presto.jni.NativeBridge`.
+//! JNI exports for `io.consulconnect.jni.NativeBridge`.
 //!
 //! Each function marshals its arguments, calls the core, and marshals the result. All of
 //! them run inside [`guard`], which catches panics and converts every error into a Java
-//! exception: `IllegalArgumentException` for bad input, `ConsulConnectException` for
+//! exception: `IllegalArgumentException` for bad input, `ConnectFailureException` for
 //! everything else (including panics), so the JVM never sees an unwinding Rust frame.
 
 use crate::error::Error;
@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub(crate) const CONSUL_CONNECT_EXCEPTION: &str = "io/consulconnect/presto/ConsulConnectException";
+pub(crate) const CONSUL_CONNECT_EXCEPTION: &str = "io/consulconnect/ConnectFailureException";
 pub(crate) const ILLEGAL_ARGUMENT: &str = "java/lang/IllegalArgumentException";
 
 /// Why a JNI call failed.
@@ -144,7 +144,7 @@ pub(crate) fn nullable_string_array(
 
 /// `String NativeBridge.version()`.
 #[no_mangle]
-pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_version<'local>(
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_version<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
 ) -> jstring {
@@ -156,9 +156,7 @@ pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_version<'lo
 /// `String[] NativeBridge.parseServiceSpiffeId(String)` →
 /// `{trustDomain, partition, namespace, datacenter, service}`.
 #[no_mangle]
-pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_parseServiceSpiffeId<
-    'local,
->(
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_parseServiceSpiffeId<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     uri: JString<'local>,
@@ -183,7 +181,7 @@ pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_parseServic
 /// duration setting in milliseconds, parsed by [`crate::config::parse_duration`] (the one
 /// grammar of every duration setting); `IllegalArgumentException` naming `key` otherwise.
 #[no_mangle]
-pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_parseDuration<'local>(
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_parseDuration<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     key: JString<'local>,
@@ -206,7 +204,7 @@ pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_parseDurati
 /// `boolean NativeBridge.parseFlag(String key, String value)`: a boolean setting, parsed by
 /// [`crate::config::parse_flag`]; `IllegalArgumentException` naming `key` otherwise.
 #[no_mangle]
-pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_parseFlag<'local>(
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_parseFlag<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     key: JString<'local>,
@@ -224,7 +222,7 @@ pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_parseFlag<'
 /// `void NativeBridge.panicForTest(String)`: panics on purpose, to prove that a panic
 /// becomes a Java exception and the JVM lives on. Harmless in production.
 #[no_mangle]
-pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_panicForTest<'local>(
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_panicForTest<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     message: JString<'local>,
@@ -312,7 +310,7 @@ pub(crate) fn object_array<'local>(
 /// `long NativeBridge.open(String[] keys, String[] values)`: opens (or shares) the
 /// identity these properties configure and returns its handle.
 #[no_mangle]
-pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_open<'local>(
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_open<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     keys: JObjectArray<'local>,
@@ -327,7 +325,7 @@ pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_open<'local
 
 /// `void NativeBridge.close(long handle)`: releases one reference to the handle.
 #[no_mangle]
-pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_close<'local>(
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_close<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -338,7 +336,7 @@ pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_close<'loca
 /// `long NativeBridge.generation(long handle)`: generation of the current snapshot (0
 /// before the first); one atomic read.
 #[no_mangle]
-pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_generation<'local>(
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_generation<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -354,7 +352,7 @@ pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_generation<
 /// `long NativeBridge.waitReady(long handle, long timeoutMillis)`: waits for the first
 /// snapshot and returns its generation; throws with the last error on timeout.
 #[no_mangle]
-pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_waitReady<'local>(
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_waitReady<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -375,7 +373,7 @@ pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_waitReady<'
 /// joined by ','), String trustDomain, String spiffeId, String serial,
 /// Long notBeforeMillis, Long notAfterMillis}`. The caller zeroes the key bytes.
 #[no_mangle]
-pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_snapshot<'local>(
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_snapshot<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -422,7 +420,7 @@ pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_snapshot<'l
 /// Long leafRotations, Long rootsRotations, Boolean leafExpired}`; absent times are -1,
 /// an absent error is null.
 #[no_mangle]
-pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_status<'local>(
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_status<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -457,7 +455,7 @@ pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_status<'loc
 }
 
 /// Java exception for a denied client: `(String code, String message)`.
-const ACCESS_DENIED: &str = "io/consulconnect/presto/ConnectAccessDeniedException";
+const ACCESS_DENIED: &str = "io/consulconnect/ConnectAccessDeniedException";
 
 /// Reads a `byte[][]` certificate chain, bounded before anything is copied.
 pub(crate) fn chain_arg(
@@ -529,7 +527,7 @@ fn check_input(answer: &crate::authz::Authorization) -> Result<(), Failure> {
 /// throws `ConnectAccessDeniedException` with the reason (`IllegalArgumentException`
 /// for null, empty, oversized or garbage input).
 #[no_mangle]
-pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_authorize<'local>(
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_authorize<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -558,7 +556,7 @@ pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_authorize<'
 /// `{allowed ("true"/"false"), code, reason, consulReason, spiffeId, trustDomain,
 /// partition, namespace, datacenter, service, principal, origin}`; absent values are null.
 #[no_mangle]
-pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_authorizeDetailed<'local>(
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_authorizeDetailed<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -602,7 +600,7 @@ pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_authorizeDe
 /// `void NativeBridge.startAuthorization(long handle)`: starts the authorizer now, so
 /// that a missing target fails at start rather than on the first client.
 #[no_mangle]
-pub extern "system" fn Java_io_consulconnect_presto_jni_NativeBridge_startAuthorization<'local>(
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_startAuthorization<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,

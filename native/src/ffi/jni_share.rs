@@ -32,73 +32,72 @@ fn bridge_methods() -> Vec<NativeMethod> {
         method(
             "version",
             "()Ljava/lang/String;",
-            bridge::Java_io_consulconnect_presto_jni_NativeBridge_version as *mut c_void,
+            bridge::Java_io_consulconnect_jni_NativeBridge_version as *mut c_void,
         ),
         method(
             "parseServiceSpiffeId",
             "(Ljava/lang/String;)[Ljava/lang/String;",
-            bridge::Java_io_consulconnect_presto_jni_NativeBridge_parseServiceSpiffeId
-                as *mut c_void,
+            bridge::Java_io_consulconnect_jni_NativeBridge_parseServiceSpiffeId as *mut c_void,
         ),
         method(
             "parseDuration",
             "(Ljava/lang/String;Ljava/lang/String;Z)J",
-            bridge::Java_io_consulconnect_presto_jni_NativeBridge_parseDuration as *mut c_void,
+            bridge::Java_io_consulconnect_jni_NativeBridge_parseDuration as *mut c_void,
         ),
         method(
             "parseFlag",
             "(Ljava/lang/String;Ljava/lang/String;)Z",
-            bridge::Java_io_consulconnect_presto_jni_NativeBridge_parseFlag as *mut c_void,
+            bridge::Java_io_consulconnect_jni_NativeBridge_parseFlag as *mut c_void,
         ),
         method(
             "panicForTest",
             "(Ljava/lang/String;)V",
-            bridge::Java_io_consulconnect_presto_jni_NativeBridge_panicForTest as *mut c_void,
+            bridge::Java_io_consulconnect_jni_NativeBridge_panicForTest as *mut c_void,
         ),
         method(
             "open",
             "([Ljava/lang/String;[Ljava/lang/String;)J",
-            bridge::Java_io_consulconnect_presto_jni_NativeBridge_open as *mut c_void,
+            bridge::Java_io_consulconnect_jni_NativeBridge_open as *mut c_void,
         ),
         method(
             "close",
             "(J)V",
-            bridge::Java_io_consulconnect_presto_jni_NativeBridge_close as *mut c_void,
+            bridge::Java_io_consulconnect_jni_NativeBridge_close as *mut c_void,
         ),
         method(
             "generation",
             "(J)J",
-            bridge::Java_io_consulconnect_presto_jni_NativeBridge_generation as *mut c_void,
+            bridge::Java_io_consulconnect_jni_NativeBridge_generation as *mut c_void,
         ),
         method(
             "waitReady",
             "(JJ)J",
-            bridge::Java_io_consulconnect_presto_jni_NativeBridge_waitReady as *mut c_void,
+            bridge::Java_io_consulconnect_jni_NativeBridge_waitReady as *mut c_void,
         ),
         method(
             "snapshot",
             "(J)[Ljava/lang/Object;",
-            bridge::Java_io_consulconnect_presto_jni_NativeBridge_snapshot as *mut c_void,
+            bridge::Java_io_consulconnect_jni_NativeBridge_snapshot as *mut c_void,
         ),
         method(
             "status",
             "(J)[Ljava/lang/Object;",
-            bridge::Java_io_consulconnect_presto_jni_NativeBridge_status as *mut c_void,
+            bridge::Java_io_consulconnect_jni_NativeBridge_status as *mut c_void,
         ),
         method(
             "authorize",
             "(J[[B)Ljava/lang/String;",
-            bridge::Java_io_consulconnect_presto_jni_NativeBridge_authorize as *mut c_void,
+            bridge::Java_io_consulconnect_jni_NativeBridge_authorize as *mut c_void,
         ),
         method(
             "authorizeDetailed",
             "(J[[BLjava/lang/String;)[Ljava/lang/String;",
-            bridge::Java_io_consulconnect_presto_jni_NativeBridge_authorizeDetailed as *mut c_void,
+            bridge::Java_io_consulconnect_jni_NativeBridge_authorizeDetailed as *mut c_void,
         ),
         method(
             "startAuthorization",
             "(J)V",
-            bridge::Java_io_consulconnect_presto_jni_NativeBridge_startAuthorization as *mut c_void,
+            bridge::Java_io_consulconnect_jni_NativeBridge_startAuthorization as *mut c_void,
         ),
     ]
 }
@@ -109,12 +108,12 @@ fn tls_methods() -> Vec<NativeMethod> {
         method(
             "verifyPeer",
             "(J[[BZLjava/lang/String;)[Ljava/lang/String;",
-            tls::Java_io_consulconnect_presto_jni_TlsBridge_verifyPeer as *mut c_void,
+            tls::Java_io_consulconnect_jni_TlsBridge_verifyPeer as *mut c_void,
         ),
         method(
             "normalizeExpected",
             "(Ljava/lang/String;)Ljava/lang/String;",
-            tls::Java_io_consulconnect_presto_jni_TlsBridge_normalizeExpected as *mut c_void,
+            tls::Java_io_consulconnect_jni_TlsBridge_normalizeExpected as *mut c_void,
         ),
     ]
 }
@@ -124,7 +123,7 @@ fn tls_methods() -> Vec<NativeMethod> {
 /// this library. A signature that does not match fails with `NoSuchMethodError`, so a
 /// bridge class from another version is refused loudly, never half-bound.
 #[no_mangle]
-pub extern "system" fn Java_io_consulconnect_presto_jni_NativeLibrary_registerNatives<'local>(
+pub extern "system" fn Java_io_consulconnect_jni_NativeLibrary_registerNatives<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     native_bridge: JClass<'local>,

@@ -1,11 +1,11 @@
-//! JNI exports for `io.consulconnect.presto.jni.TlsBridge`: peer verification for the JCA
+//! JNI exports for `io.consulconnect.jni.TlsBridge`: peer verification for the JCA
 //! trust manager. Marshalling only; the checks are [`crate::peer::verify`].
 //!
-//! A refused peer becomes a `io.consulconnect.presto.ssl.PeerRefusedException` (a
+//! A refused peer becomes a `io.consulconnect.jca.PeerRefusedException` (a
 //! `java.security.cert.CertificateException`) carrying the reason's code and message, so
 //! the JDK's TLS stack aborts the handshake with that reason. Every export runs inside
 //! [`guard`]: bad arguments become `IllegalArgumentException`, panics and other errors
-//! `ConsulConnectException`.
+//! `ConnectFailureException`.
 
 use crate::error::{CertificateError, Error};
 use crate::ffi::jni::{guard, handle_arg, string_arg, string_array, Failure};
@@ -16,7 +16,7 @@ use jni::sys::{jboolean, jlong, jobjectArray, jstring, JNI_FALSE};
 use jni::JNIEnv;
 use std::time::SystemTime;
 
-const PEER_REFUSED: &str = "io/consulconnect/presto/ssl/PeerRefusedException";
+const PEER_REFUSED: &str = "io/consulconnect/jca/PeerRefusedException";
 
 /// `String[] TlsBridge.verifyPeer(long handle, byte[][] chainDer, boolean clientSide,
 /// String expected)`: verifies the chain a peer presented (DER, leaf first) against the
@@ -25,7 +25,7 @@ const PEER_REFUSED: &str = "io/consulconnect/presto/ssl/PeerRefusedException";
 /// `{spiffeId, trustDomain, partition, namespace, datacenter, service, serial}`; throws
 /// `PeerRefusedException(code, message)` when the peer is refused.
 #[no_mangle]
-pub extern "system" fn Java_io_consulconnect_presto_jni_TlsBridge_verifyPeer<'local>(
+pub extern "system" fn Java_io_consulconnect_jni_TlsBridge_verifyPeer<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
@@ -76,7 +76,7 @@ pub extern "system" fn Java_io_consulconnect_presto_jni_TlsBridge_verifyPeer<'lo
 /// expected peer identity (`*`, a service name or a SPIFFE id); throws
 /// `IllegalArgumentException` for anything else.
 #[no_mangle]
-pub extern "system" fn Java_io_consulconnect_presto_jni_TlsBridge_normalizeExpected<'local>(
+pub extern "system" fn Java_io_consulconnect_jni_TlsBridge_normalizeExpected<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     expected: JString<'local>,

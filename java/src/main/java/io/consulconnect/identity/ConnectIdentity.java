@@ -1,0 +1,104 @@
+package io.consulconnect.identity;
+
+import io.consulconnect.jni.NativeBridge;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A live Consul Connect identity held by the native core: the leaf and roots it watches,
+ * kept current across rotations. Opening the same properties twice in one JVM shares one
+ * set of native watchers; each instance must be closed once.
+ */
+public final class ConnectIdentity implements AutoCloseable {
+    private final long handle;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private ConnectIdentity(long handle) {
+        this.handle = handle;
+    }
+
+    /**
+     * Starts (or joins) the watchers for these properties. Returns at once.
+     *
+     * @param properties {@code consul.*} settings; Consul's environment variables fill in
+     *     what is not set
+     * @return the identity
+     * @throws IllegalArgumentException for an unknown key or a malformed value
+     */
+    public static ConnectIdentity open(Map<String, String> properties) {
+        Objects.requireNonNull(properties, "properties");
+        String[] keys = new String[properties.size()];
+        String[] values = new String[properties.size()];
+        int i = 0;
+        for (Map.Entry<String, String> e : properties.entrySet()) {
+            keys[i] = e.getKey();
+            values[i] = e.getValue();
+            i++;
+        }
+        return new ConnectIdentity(NativeBridge.open(keys, values));
+    }
+
+    /**
+     * Waits for the first snapshot.
+     *
+     * @param timeout how long to wait
+     * @return the snapshot
+     * @throws io.consulconnect.ConnectFailureException on timeout, with the last error
+     */
+    public IdentitySnapshot awaitReady(Duration timeout) {
+        NativeBridge.waitReady(handle(), timeout.toMillis());
+        return snapshot().orElseThrow();
+    }
+
+    /**
+     * Generation of the current snapshot; one atomic read in native code.
+     *
+     * @return the generation, 0 before the first snapshot
+     */
+    public long generation() {
+        return NativeBridge.generation(handle());
+    }
+
+    /**
+     * The current snapshot.
+     *
+     * @return the snapshot, empty before the first one
+     */
+    public Optional<IdentitySnapshot> snapshot() {
+        Object[] raw = NativeBridge.snapshot(handle());
+        return raw == null ? Optional.empty() : Optional.of(IdentitySnapshot.fromNative(raw));
+    }
+
+    /**
+     * Watcher health.
+     *
+     * @return the status
+     */
+    public IdentityStatus status() {
+        return IdentityStatus.fromNative(NativeBridge.status(handle()));
+    }
+
+    /**
+     * The native handle, for other classes of this plugin that call the bridge directly.
+     *
+     * @return the handle
+     * @throws IllegalStateException once closed
+     */
+    public long handle() {
+        if (closed.get()) {
+            throw new IllegalStateException("identity is closed");
+        }
+        return handle;
+    }
+
+    /** Releases this reference; the last one stops the native watchers. Idempotent. */
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            NativeBridge.close(handle);
+        }
+    }
+}

@@ -1,0 +1,163 @@
+package io.consulconnect.jni;
+
+/**
+ * The JNI entry points of the Rust core. Loading this class loads the native library.
+ *
+ * <p>Every method converts Rust errors into Java exceptions: invalid arguments become
+ * {@link IllegalArgumentException}, everything else (agent failures, internal errors and
+ * panics) becomes {@link io.consulconnect.ConnectFailureException}. Nothing unwinds
+ * across the JNI edge.
+ */
+public final class NativeBridge {
+    static {
+        NativeLibrary.load();
+    }
+
+    private NativeBridge() {}
+
+    /**
+     * The version of the native library, as written in its Cargo.toml.
+     *
+     * @return the crate version, e.g. {@code "0.1.0"}
+     */
+    public static native String version();
+
+    /**
+     * Splits a Consul service SPIFFE ID such as
+     * {@code spiffe://<trust-domain>/ap/<partition>/ns/<namespace>/dc/<datacenter>/svc/<service>}
+     * (the {@code /ap/<partition>} part is optional and defaults to {@code default}).
+     *
+     * @param uri the SPIFFE ID
+     * @return {@code {trustDomain, partition, namespace, datacenter, service}}
+     * @throws IllegalArgumentException if {@code uri} is null, not a SPIFFE ID, or not the ID
+     *     of a Consul service (for example an agent ID); the message says which
+     */
+    public static native String[] parseServiceSpiffeId(String uri);
+
+    /**
+     * Parses a duration setting with the core's grammar, the one every duration setting
+     * uses: a decimal number and a unit ({@code 500ms}, {@code 10s}, {@code 1.5m},
+     * {@code 2h}, {@code 1d}) or a compound form ({@code 1h 30m}); at most 365 days.
+     *
+     * @param key the setting's name, for the message
+     * @param value the text
+     * @param allowZero whether zero is a valid value
+     * @return the duration in milliseconds
+     * @throws IllegalArgumentException naming {@code key} when {@code value} is not a
+     *     duration, is zero (unless allowed) or is too long
+     */
+    public static native long parseDuration(String key, String value, boolean allowZero);
+
+    /**
+     * Parses a boolean setting with the core's grammar: {@code true} or {@code false}, any
+     * case.
+     *
+     * @param key the setting's name, for the message
+     * @param value the text
+     * @return the value
+     * @throws IllegalArgumentException naming {@code key} otherwise
+     */
+    public static native boolean parseFlag(String key, String value);
+
+    /**
+     * Panics inside Rust, for tests only: proves a panic surfaces as an exception and leaves
+     * the JVM running.
+     *
+     * @param message text carried by the panic
+     * @throws io.consulconnect.ConnectFailureException always; its message contains
+     *     {@code "panic"} and {@code message}
+     */
+    public static native void panicForTest(String message);
+    /**
+     * Opens the identity configured by these properties (plus Consul's environment
+     * variables), or shares the one already open with exactly the same properties.
+     *
+     * @param keys property names ({@code consul.*})
+     * @param values property values, parallel to {@code keys}
+     * @return a handle for the other calls; release it with {@link #close(long)}
+     * @throws IllegalArgumentException for an unknown key or malformed value (named in the
+     *     message)
+     */
+    public static native long open(String[] keys, String[] values);
+
+    /**
+     * Releases one reference to a handle; the last one stops its watchers.
+     *
+     * @param handle from {@link #open}
+     */
+    public static native void close(long handle);
+
+    /**
+     * Generation of the current snapshot: one atomic read, cheap enough for every handshake.
+     *
+     * @param handle from {@link #open}
+     * @return the generation, 0 before the first snapshot
+     */
+    public static native long generation(long handle);
+
+    /**
+     * Waits until the first snapshot exists.
+     *
+     * @param handle from {@link #open}
+     * @param timeoutMillis how long to wait
+     * @return the generation of the snapshot
+     * @throws io.consulconnect.ConnectFailureException on timeout, carrying the last
+     *     error (agent unreachable, ACL denied, ...)
+     */
+    public static native long waitReady(long handle, long timeoutMillis);
+
+    /**
+     * The current snapshot, laid out as {@code {Long generation, byte[][] chain,
+     * byte[] keyPkcs8, byte[][] roots, String rootIds, String trustDomain, String spiffeId,
+     * String serial, Long notBeforeMillis, Long notAfterMillis}}; {@code rootIds} lists one
+     * id per root, comma-separated, the active one prefixed with {@code *}.
+     *
+     * @param handle from {@link #open}
+     * @return the snapshot, or null before the first one
+     */
+    public static native Object[] snapshot(long handle);
+
+    /**
+     * Watcher status: {@code {Long generation, Long lastSuccessMillis, String lastError,
+     * Long lastErrorMillis, Long nextExpiryMillis, Long leafRotations, Long rootsRotations,
+     * Boolean leafExpired}}; absent times are -1 and an absent error is null.
+     *
+     * @param handle from {@link #open}
+     * @return the status
+     */
+    public static native Object[] status(long handle);
+    /**
+     * Verifies a client chain against the current Consul roots and authorizes it for the
+     * configured target service (decisions are cached). The authenticator's hot path.
+     *
+     * @param handle from {@link #open}
+     * @param chain DER certificates, the client's leaf first
+     * @return the principal (service name or SPIFFE ID, per {@code consul.authz.principal})
+     * @throws io.consulconnect.ConnectAccessDeniedException when the client is denied,
+     *     with the reason
+     * @throws IllegalArgumentException for a null, empty, oversized or unparsable chain
+     */
+    public static native String authorize(long handle, byte[][] chain);
+
+    /**
+     * The full authorization answer. Does not throw on a deny.
+     *
+     * @param handle from {@link #open}
+     * @param chain DER certificates, the client's leaf first
+     * @param target service to authorize for; null means the configured target (cached),
+     *     an explicit target is always asked fresh
+     * @return {@code {allowed, code, reason, consulReason, spiffeId, trustDomain, partition,
+     *     namespace, datacenter, service, principal, origin}}; absent values are null
+     * @throws IllegalArgumentException for a null, empty, oversized or unparsable chain
+     */
+    public static native String[] authorizeDetailed(long handle, byte[][] chain, String target);
+
+    /**
+     * Starts authorization for a handle now (decision cache and intentions watch), so a
+     * configuration without a target service fails at start.
+     *
+     * @param handle from {@link #open}
+     * @throws IllegalArgumentException if no target service is configured
+     */
+    public static native void startAuthorization(long handle);
+}

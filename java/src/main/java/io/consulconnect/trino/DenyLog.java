@@ -1,0 +1,51 @@
+package io.consulconnect.trino;
+
+import io.consulconnect.LogBudget;
+import java.security.cert.CertificateParsingException;
+import java.security.cert.X509Certificate;
+import java.util.Collection;
+import java.util.List;
+import java.util.logging.Logger;
+
+/**
+ * Writes refused clients to the server log (Trino answers the client only "Unauthorized"),
+ * so an operator can see who was refused and why. Bounded ({@link LogBudget}): at most 20
+ * lines per ten seconds, then one line saying how many were left out, so a flood of bad
+ * clients cannot flood the log.
+ */
+final class DenyLog {
+    private static final Logger LOG = Logger.getLogger(ConnectAuthenticator.class.getName());
+    private final LogBudget budget = new LogBudget(20, 10_000_000_000L, "refusals");
+
+    /**
+     * Logs one refusal.
+     *
+     * @param certificates the chain the client presented (may be empty)
+     * @param reason why it was refused
+     */
+    void denied(List<X509Certificate> certificates, String reason) {
+        if (budget.allow(LOG::warning)) {
+            LOG.warning("consul-connect: denied " + describe(certificates) + ": " + reason);
+        }
+    }
+
+    /** The client's SPIFFE URI (for the log only; nothing is decided from it here). */
+    private static String describe(List<X509Certificate> certificates) {
+        if (certificates == null || certificates.isEmpty()) {
+            return "a client without a certificate";
+        }
+        try {
+            Collection<List<?>> names = certificates.get(0).getSubjectAlternativeNames();
+            if (names != null) {
+                for (List<?> name : names) {
+                    if (Integer.valueOf(6).equals(name.get(0))) {
+                        return String.valueOf(name.get(1));
+                    }
+                }
+            }
+        } catch (CertificateParsingException e) {
+            // fall through
+        }
+        return "a client certificate without a URI (" + certificates.get(0).getSubjectX500Principal() + ")";
+    }
+}
