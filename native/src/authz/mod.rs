@@ -46,7 +46,7 @@ use crate::agent::AgentClient;
 use crate::config::{AuthzSettings, PrincipalForm, AUTHZ_TARGET};
 use crate::error::{clip, Error, Result};
 use crate::runtime::{self, SharedRuntime};
-use crate::snapshot::Store;
+use crate::snapshot::{Snapshot, Store};
 use crate::spiffe::ServiceId;
 use crate::watch::Identity;
 use crate::x509::{unix_seconds, Usage};
@@ -574,68 +574,18 @@ impl Inner {
             }
         };
 
-        // Verification, unless the previous entry verified this exact chain against the
-        // same roots and the chain is still valid.
-        let reused = previous
-            .as_ref()
-            .filter(|p| p.generation == generation)
-            .and_then(|p| p.outcome.peer.clone())
-            .filter(|peer| now_s <= peer.chain_not_after);
-        let peer = match reused {
-            Some(peer) => peer,
-            None => match verify_peer(chain, &snapshot.roots, wall, Usage::Client) {
-                Ok(peer) => Arc::new(peer),
-                // Not cached: the cache holds decisions about verified identities, and a
-                // flood of forged or garbage certificates must not evict them.
-                Err(reason) => {
-                    return Authorization::denied(reason, None, None, Origin::Fresh);
-                }
-            },
+        let peer = match self.verified_peer(chain, &snapshot, previous.as_deref(), wall) {
+            Ok(peer) => peer,
+            // Not cached: the cache holds decisions about verified identities, and a flood
+            // of forged or garbage certificates must not evict them.
+            Err(reason) => return Authorization::denied(reason, None, None, Origin::Fresh),
         };
         let valid_until =
             now + Duration::from_secs(u64::try_from(peer.chain_not_after - now_s).unwrap_or(0));
 
-        self.source_calls.fetch_add(1, Ordering::Relaxed);
-        let request = DecisionRequest {
-            target,
-            peer: &peer,
-        };
-        // A panicking source is a failure to decide like any other (and must not leave
-        // the followers of this flight waiting).
-        let decided = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.source.decide(&request)
-        }))
-        .unwrap_or_else(|_| {
-            Err(Error::Internal(format!(
-                "the decision source `{}` panicked",
-                self.source.name()
-            )))
-        });
-        match decided {
+        match self.decide(target, &peer) {
             Ok(verdict) => {
-                let (outcome, ttl) = match verdict {
-                    Verdict::Allow { reason } => (Outcome::allow(peer.clone(), reason), self.ttl),
-                    Verdict::Deny { reason } => (
-                        Outcome::deny(
-                            DenyReason::Denied {
-                                reason: reason.clone(),
-                            },
-                            Some(peer.clone()),
-                            Some(reason),
-                        ),
-                        self.deny_ttl,
-                    ),
-                    Verdict::DenyHttpPermissions { reason } => (
-                        Outcome::deny(
-                            DenyReason::IntentionHasHttpPermissions {
-                                reason: reason.clone(),
-                            },
-                            Some(peer.clone()),
-                            Some(reason),
-                        ),
-                        self.deny_ttl,
-                    ),
-                };
+                let (outcome, ttl) = self.outcome(verdict, &peer);
                 let outcome = Arc::new(outcome);
                 let fresh_until = (now + ttl).min(valid_until);
                 let stale_until = if outcome.allowed {
@@ -660,6 +610,68 @@ impl Inner {
             Err(error) => {
                 self.no_decision(previous, generation, now, valid_until, peer, error, store)
             }
+        }
+    }
+
+    /// The verified client: the previous entry's, when it verified this exact chain against
+    /// the same roots and the chain is still valid; else a fresh verification.
+    fn verified_peer<C: AsRef<[u8]>>(
+        &self,
+        chain: &[C],
+        snapshot: &Snapshot,
+        previous: Option<&Entry>,
+        wall: SystemTime,
+    ) -> std::result::Result<Arc<Peer>, DenyReason> {
+        let reused = previous
+            .filter(|p| p.generation == snapshot.generation)
+            .and_then(|p| p.outcome.peer.clone())
+            .filter(|peer| unix_seconds(wall) <= peer.chain_not_after);
+        match reused {
+            Some(peer) => Ok(peer),
+            None => verify_peer(chain, &snapshot.roots, wall, Usage::Client).map(Arc::new),
+        }
+    }
+
+    /// Asks the decision source. A panicking source is a failure to decide like any other
+    /// (and must not leave the followers of this flight waiting).
+    fn decide(&self, target: &str, peer: &Peer) -> Result<Verdict> {
+        self.source_calls.fetch_add(1, Ordering::Relaxed);
+        let request = DecisionRequest { target, peer };
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.source.decide(&request)
+        }))
+        .unwrap_or_else(|_| {
+            Err(Error::Internal(format!(
+                "the decision source `{}` panicked",
+                self.source.name()
+            )))
+        })
+    }
+
+    /// The outcome of a verdict for `peer`, and how long it may be reused.
+    fn outcome(&self, verdict: Verdict, peer: &Arc<Peer>) -> (Outcome, Duration) {
+        match verdict {
+            Verdict::Allow { reason } => (Outcome::allow(peer.clone(), reason), self.ttl),
+            Verdict::Deny { reason } => (
+                Outcome::deny(
+                    DenyReason::Denied {
+                        reason: reason.clone(),
+                    },
+                    Some(peer.clone()),
+                    Some(reason),
+                ),
+                self.deny_ttl,
+            ),
+            Verdict::DenyHttpPermissions { reason } => (
+                Outcome::deny(
+                    DenyReason::IntentionHasHttpPermissions {
+                        reason: reason.clone(),
+                    },
+                    Some(peer.clone()),
+                    Some(reason),
+                ),
+                self.deny_ttl,
+            ),
         }
     }
 
