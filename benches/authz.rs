@@ -4,11 +4,11 @@
 //!
 //! `cargo bench --bench authz`; medians are in `target/criterion/authz_*/new/estimates.json`.
 
-use consul_connect::authz::{verify_peer, Authorizer, DecisionRequest, DecisionSource, Verdict};
 use consul_connect::config::AuthzSettings;
-use consul_connect::snapshot::Store;
 use consul_connect::testing::{Ca, LeafSpec};
 use consul_connect::x509::Usage;
+use consul_connect::Store;
+use consul_connect::{verify_peer, Authorizer, DecisionRequest, DecisionSource, Verdict};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};

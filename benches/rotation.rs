@@ -11,7 +11,7 @@
 mod consul;
 
 use consul_connect::config::Settings;
-use consul_connect::watch::Identity;
+use consul_connect::Identity;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

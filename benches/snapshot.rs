@@ -1,8 +1,8 @@
 //! Cost of reading the current identity: the lock-free snapshot load, the generation
 //! check the JCA key manager makes per handshake, and the handle lookup the JNI layer does.
 
-use consul_connect::snapshot::{Leaf, Root, Roots, Store};
 use consul_connect::x509;
+use consul_connect::{Leaf, Root, Roots, Store};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use std::sync::Arc;
 

@@ -8,15 +8,15 @@ mod common;
 use common::consul::Consul;
 use common::settings::{agent_settings, settings};
 use common::wait::eventually;
-use consul_connect::agent::AgentClient;
-use consul_connect::authz::{
+use consul_connect::config::PrincipalForm;
+use consul_connect::testing::{Ca, LeafSpec};
+use consul_connect::x509;
+use consul_connect::AgentClient;
+use consul_connect::Identity;
+use consul_connect::{
     AgentDecisionSource, Authorization, Authorizer, DecisionRequest, DecisionSource, Origin,
     Verdict,
 };
-use consul_connect::config::PrincipalForm;
-use consul_connect::testing::{Ca, LeafSpec};
-use consul_connect::watch::Identity;
-use consul_connect::x509;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant, SystemTime};

@@ -4,9 +4,9 @@
 mod common;
 
 use common::consul::Consul;
-use consul_connect::agent::AgentClient;
 use consul_connect::config::{AgentAddress, AgentSettings};
 use consul_connect::x509;
+use consul_connect::AgentClient;
 use std::time::SystemTime;
 
 fn client(consul: &Consul) -> AgentClient {

@@ -10,7 +10,7 @@ use common::consul::Consul;
 use common::fake_agent::{FakeAgent, Fault};
 use common::settings::agent_settings;
 use common::wait::{holds_within, poll};
-use consul_connect::watch::Identity;
+use consul_connect::Identity;
 use std::time::Duration;
 
 fn field_swap(json: &str, field: &str, from: &str) -> String {

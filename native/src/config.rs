@@ -217,7 +217,7 @@ impl Default for AgentSettings {
 
 /// Where the node's identity comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum IdentitySource {
+pub enum SourceKind {
     /// The local agent's leaf and roots endpoints.
     Agent,
     /// PEM files written by another tool.
@@ -277,7 +277,7 @@ pub struct Settings {
     /// Our service name (required with the agent source).
     pub service: Option<String>,
     /// Identity source.
-    pub identity: IdentitySource,
+    pub identity: SourceKind,
     /// Directory for the PEM files Trino reads; none means no files are written.
     pub pem_directory: Option<PathBuf>,
     /// Authorization.
@@ -391,16 +391,16 @@ impl<E: Fn(&str) -> Option<String>> Sources<'_, E> {
         Ok(agent)
     }
 
-    fn identity(&self, has_service: bool) -> Result<IdentitySource> {
+    fn identity(&self, has_service: bool) -> Result<SourceKind> {
         let identity = match self.prop(IDENTITY_SOURCE).as_deref() {
-            None | Some("agent") => IdentitySource::Agent,
+            None | Some("agent") => SourceKind::Agent,
             Some("files") => {
                 let need = |key: &'static str| {
                     self.prop(key).map(PathBuf::from).ok_or_else(|| {
                         Error::config(key, "is required with consul.identity.source=files")
                     })
                 };
-                IdentitySource::Files {
+                SourceKind::Files {
                     key: need(FILES_KEY)?,
                     chain: need(FILES_CHAIN)?,
                     roots: need(FILES_ROOTS)?,
@@ -417,7 +417,7 @@ impl<E: Fn(&str) -> Option<String>> Sources<'_, E> {
                 ))
             }
         };
-        if identity == IdentitySource::Agent {
+        if identity == SourceKind::Agent {
             if !has_service {
                 return Err(Error::config(
                     SERVICE,
@@ -775,7 +775,7 @@ mod tests {
         )
         .unwrap();
         assert!(
-            matches!(s.identity, IdentitySource::Files { poll_interval, .. } if poll_interval == Duration::from_millis(250))
+            matches!(s.identity, SourceKind::Files { poll_interval, .. } if poll_interval == Duration::from_millis(250))
         );
     }
 

@@ -11,7 +11,7 @@
 use crate::authz::Authorizer;
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::watch::Identity;
+use crate::identity::Identity;
 use arc_swap::ArcSwap;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -143,9 +143,4 @@ pub fn with<R>(id: u64, f: impl FnOnce(&Handle) -> Result<R>) -> Result<R> {
         Error::InvalidArgument(format!("no open identity with handle {id} (closed?)"))
     })?;
     f(handle)
-}
-
-/// Number of distinct open identities (for tests and diagnostics).
-pub fn open_count() -> usize {
-    REGISTRY.lookup.load().len()
 }

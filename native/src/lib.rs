@@ -4,31 +4,50 @@
 //! TLS identity (a SPIFFE X.509 leaf) and the CA roots from the local Consul agent, verifies
 //! peer certificates against those roots, and authorizes peers with Consul intentions.
 //!
-//! Data flows one way: **source → watch → snapshot → (sink | authz | ffi)**. The modules
-//! under [`ffi`] only marshal; all logic lives in the core modules.
+//! Data flows one way: **source → publisher → snapshot → (PEM sink | authz | ffi)**. The
+//! modules under [`ffi`] only marshal; all logic lives in the core modules. Each concern has
+//! one module named for it:
+//!
+//! | module | concern |
+//! | --- | --- |
+//! | `consul` | the local agent's HTTP API (`client`) and the one blocking-query loop |
+//! | `identity` | sources (agent, files), the publishing rules (`publisher`), the snapshot, the PEM sink |
+//! | `authz` | peer verification, decision sources, the decision cache, the intentions watch |
+//! | `peer` | verification of one TLS connection's peer (trust managers) |
+//! | [`config`] | the one settings grammar and every key |
+//! | [`x509`] | certificate and key helpers |
+//! | [`ffi`] | JNI exports and the C ABI |
+//!
+//! Modules are private; what other code uses is re-exported here.
 
 #![deny(missing_docs)]
 
-pub mod agent;
-pub mod authz;
-pub(crate) mod blocking_query;
+mod authz;
 pub mod config;
-pub mod error;
+mod consul;
+mod error;
 pub mod ffi;
-pub mod handles;
-pub mod peer;
-pub mod runtime;
-pub mod secret;
-pub mod sink;
-pub mod snapshot;
-pub mod source;
-pub mod spiffe;
+mod handles;
+mod identity;
+mod peer;
+mod runtime;
+mod secret;
+mod spiffe;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
-pub mod watch;
 pub mod x509;
 
+pub use authz::{
+    verify_peer, AgentDecisionSource, Authorization, Authorizer, AuthorizerBuilder,
+    DecisionRequest, DecisionSource, DenyReason, Origin, Peer, Verdict,
+};
+pub use consul::AgentClient;
 pub use error::{CertificateError, Error, Result};
+pub use identity::{
+    Identity, Leaf, PemSink, Root, Roots, Snapshot, Status, Store, Written, KEY_CHAIN_FILE,
+    ROOTS_FILE,
+};
+pub use spiffe::ServiceId;
 
 /// The library version (the crate version).
 pub fn version() -> &'static str {

@@ -15,7 +15,7 @@
 
 use crate::authz::{verify_peer, DenyReason, Peer};
 use crate::error::{clip, Error, Result};
-use crate::snapshot::Snapshot;
+use crate::identity::Snapshot;
 use crate::spiffe::ServiceId;
 use crate::x509::Usage;
 use std::fmt;

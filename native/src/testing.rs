@@ -14,7 +14,7 @@
 //! let expired = ca.issue(LeafSpec::service("web").valid(long_ago, not_so_long_ago));
 //! ```
 
-use crate::snapshot::{Leaf, Root, Roots, Snapshot, Store};
+use crate::identity::{Leaf, Root, Roots, Snapshot, Store};
 use crate::x509::{self, Usage};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,

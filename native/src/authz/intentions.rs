@@ -17,8 +17,8 @@
 //! decisions are trusted only for their TTL (and an allow for the staleness bound when
 //! no decision can be had at all).
 
-use crate::agent::AgentClient;
-use crate::blocking_query::{self, AfterFailure, Outcome};
+use crate::consul::blocking_query::{self, AfterFailure, Outcome};
+use crate::consul::AgentClient;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, Weak};
 use std::time::Duration;
@@ -68,7 +68,7 @@ impl Invalidation {
 /// Watches the intentions for `target` until `shutdown` flips or the authorizer is gone,
 /// on the shared blocking-query loop. The index survives a failure: if Consul's index has
 /// not moved when the watch recovers, nothing changed and nothing is dropped.
-pub(crate) async fn watch(
+pub(crate) async fn watch_intentions(
     agent: AgentClient,
     target: String,
     invalidation: Weak<Invalidation>,

@@ -33,22 +33,22 @@
 //! trust manager).
 
 mod cache;
+mod decision;
 mod intentions;
 mod reason;
-mod source;
 mod verify;
 
+pub use decision::{AgentDecisionSource, DecisionRequest, DecisionSource, Verdict};
 pub use reason::DenyReason;
-pub use source::{AgentDecisionSource, DecisionRequest, DecisionSource, Verdict};
 pub use verify::{verify_peer, Peer, MAX_CHAIN_LEN};
 
-use crate::agent::AgentClient;
 use crate::config::{AuthzSettings, PrincipalForm, AUTHZ_TARGET};
+use crate::consul::AgentClient;
 use crate::error::{clip, Error, Result};
+use crate::identity::Identity;
+use crate::identity::{Snapshot, Store};
 use crate::runtime::{self, SharedRuntime};
-use crate::snapshot::{Snapshot, Store};
 use crate::spiffe::ServiceId;
-use crate::watch::Identity;
 use crate::x509::{unix_seconds, Usage};
 use cache::{DecisionCache, Entry, Flights, Join};
 use intentions::Invalidation;
@@ -298,7 +298,7 @@ impl AuthorizerBuilder {
             Some(agent) => {
                 let runtime = runtime::shared()?;
                 let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
-                let task = runtime.handle().spawn(intentions::watch(
+                let task = runtime.handle().spawn(intentions::watch_intentions(
                     agent,
                     inner.target.clone(),
                     Arc::downgrade(&inner.invalidation),

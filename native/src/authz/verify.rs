@@ -11,7 +11,7 @@
 
 use super::reason::DenyReason;
 use crate::error::{clip, Error};
-use crate::snapshot::Roots;
+use crate::identity::Roots;
 use crate::spiffe::ServiceId;
 use crate::x509::{colon_hex, unix_seconds, verify_path, PathError, Usage, MAX_CERT_LEN};
 use rustls::pki_types::{CertificateDer, UnixTime};

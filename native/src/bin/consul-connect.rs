@@ -6,10 +6,10 @@
 
 use clap::{Args, Parser, Subcommand};
 use consul_connect::config::{self, Settings};
-use consul_connect::error::Error;
-use consul_connect::sink::PemSink;
-use consul_connect::snapshot::Snapshot;
-use consul_connect::watch::Identity;
+use consul_connect::Error;
+use consul_connect::Identity;
+use consul_connect::PemSink;
+use consul_connect::Snapshot;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,7 +1,7 @@
 //! JNI exports for `io.consulconnect.jni.NativeBridge`.
 //!
 //! Each function marshals its arguments, calls the core, and marshals the result. All of
-//! them run inside [`guard`], which catches panics and converts every error into a Java
+//! them run inside `guard`, which catches panics and converts every error into a Java
 //! exception: `IllegalArgumentException` for bad input, `ConnectFailureException` for
 //! everything else (including panics), so the JVM never sees an unwinding Rust frame.
 

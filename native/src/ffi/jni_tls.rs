@@ -1,10 +1,10 @@
 //! JNI exports for `io.consulconnect.jni.TlsBridge`: peer verification for the JCA
-//! trust manager. Marshalling only; the checks are [`crate::peer::verify`].
+//! trust manager. Marshalling only; the checks are `peer::verify`.
 //!
 //! A refused peer becomes a `io.consulconnect.jca.PeerRefusedException` (a
 //! `java.security.cert.CertificateException`) carrying the reason's code and message, so
 //! the JDK's TLS stack aborts the handshake with that reason. Every export runs inside
-//! [`guard`]: bad arguments become `IllegalArgumentException`, panics and other errors
+//! `guard`: bad arguments become `IllegalArgumentException`, panics and other errors
 //! `ConnectFailureException`.
 
 use crate::error::{CertificateError, Error};

@@ -5,12 +5,12 @@
 //! of the last answer and is held by Consul until that index moves or `wait` passes. The
 //! index is reset (next request plain) when it goes backwards or is zero, as Consul's
 //! documentation says. On a failure the loop reports it, waits with jittered backoff
-//! ([`crate::source::backoff`]) and asks again; whether the index survives a failure is the
+//! ([`crate::identity::source::backoff`]) and asks again; whether the index survives a failure is the
 //! watch's choice ([`AfterFailure`]). A `refresh` notification drops the blocking query and
 //! asks plainly at once (the leaf near expiry). Shutdown ends the loop at any await.
 
 use crate::error::{Error, Result};
-use crate::source::{backoff, sleep_or_shutdown};
+use crate::identity::source::{backoff, sleep_or_shutdown};
 use std::future::Future;
 use tokio::sync::{watch, Notify};
 

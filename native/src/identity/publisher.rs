@@ -1,7 +1,4 @@
-//! The identity handle: runs a source on the library runtime, validates what it reports,
-//! and publishes accepted material to the [`Store`] (and the PEM sink).
-//!
-//! Publishing rules, in one place:
+//! The publishing rules, in one place:
 //! - a leaf is published only after its private key matches the certificate, its single
 //!   SPIFFE id names our service in the roots' trust domain, it is within its validity
 //!   period, and its chain verifies against a current root;
@@ -10,20 +7,13 @@
 //! - a leaf that nears expiry without being renewed triggers an active fetch and a loud
 //!   status error; an expired leaf is never written to the PEM files.
 
-use crate::agent::AgentClient;
-use crate::config::{IdentitySource as SourceKind, Settings};
+use super::pem_sink::PemSink;
+use super::snapshot::{Leaf, Roots, Snapshot, Store};
+use super::source::{Channel, LeafMaterial, RootsMaterial, SourceEvent};
 use crate::error::{CertificateError, Error, Result};
-use crate::runtime::{self, SharedRuntime};
-use crate::sink::PemSink;
-use crate::snapshot::{Leaf, Roots, Snapshot, Status, Store};
-use crate::source::agent::AgentSource;
-use crate::source::files::FilesSource;
-use crate::source::{
-    Channel, IdentitySource, LeafMaterial, RootsMaterial, SourceContext, SourceEvent,
-};
 use crate::x509::{self, Usage};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, watch, Notify};
 
@@ -31,157 +21,8 @@ use tokio::sync::{mpsc, watch, Notify};
 /// Consul's agent renews leaves between 60% and 90% of their lifetime.
 const RENEWAL_ALARM_FRACTION: f64 = 0.1;
 
-/// A running identity: watchers on the library runtime plus the published snapshot.
-/// Dropping or closing the handle stops its watchers; the runtime stops with the last handle.
-pub struct Identity {
-    store: Arc<Store>,
-    shutdown: watch::Sender<bool>,
-    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
-    agent: AgentClient,
-    settings: Settings,
-    // Declared last: dropped after the tasks are aborted.
-    runtime: Arc<SharedRuntime>,
-}
-
-impl std::fmt::Debug for Identity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Identity")
-            .field("generation", &self.store.generation())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Identity {
-    /// Starts watching. Returns at once; use [`Identity::wait_ready`] to wait for the
-    /// first snapshot.
-    pub fn open(settings: Settings) -> Result<Identity> {
-        let runtime = runtime::shared()?;
-        // The agent client is also what authorization uses, so it exists for the files
-        // source too (building it opens no connection).
-        let agent = AgentClient::new(&settings.agent)?;
-        let source: Box<dyn IdentitySource> = match &settings.identity {
-            SourceKind::Agent => {
-                let service = settings
-                    .service
-                    .clone()
-                    .ok_or_else(|| Error::config(crate::config::SERVICE, "is required"))?;
-                Box::new(AgentSource::new(agent.clone(), service))
-            }
-            SourceKind::Files {
-                key,
-                chain,
-                roots,
-                poll_interval,
-            } => Box::new(FilesSource::new(
-                key.clone(),
-                chain.clone(),
-                roots.clone(),
-                *poll_interval,
-            )),
-        };
-        let sink = settings
-            .pem_directory
-            .as_ref()
-            .map(PemSink::new)
-            .transpose()?;
-        let store = Arc::new(Store::new());
-        let (shutdown, shutdown_rx) = watch::channel(false);
-        let (events, events_rx) = mpsc::channel(16);
-        let refresh = Arc::new(Notify::new());
-        let publisher = Publisher {
-            store: store.clone(),
-            service: settings.service.clone(),
-            sink,
-            roots: None,
-            leaf: None,
-            pending_leaf: None,
-            refresh: refresh.clone(),
-            last_alarm: None,
-            errors: BTreeMap::new(),
-        };
-        let handle = runtime.handle();
-        let source_task = handle.spawn(source.run(SourceContext {
-            events,
-            shutdown: shutdown_rx.clone(),
-            refresh,
-        }));
-        let publisher_task = handle.spawn(publisher.run(events_rx, shutdown_rx));
-        Ok(Identity {
-            store,
-            shutdown,
-            tasks: Mutex::new(vec![source_task, publisher_task]),
-            agent,
-            settings,
-            runtime,
-        })
-    }
-
-    /// The store readers use.
-    pub fn store(&self) -> &Arc<Store> {
-        &self.store
-    }
-
-    /// The current snapshot, if any (lock-free).
-    pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
-        self.store.load()
-    }
-
-    /// Status of the watchers.
-    pub fn status(&self) -> Status {
-        self.store.status()
-    }
-
-    /// The settings the handle was opened with.
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
-    /// The agent client (for authorization).
-    pub fn agent(&self) -> &AgentClient {
-        &self.agent
-    }
-
-    /// The runtime the watchers run on.
-    pub fn runtime(&self) -> &tokio::runtime::Handle {
-        self.runtime.handle()
-    }
-
-    /// Blocks until a snapshot exists or `timeout` passes; the error then carries the
-    /// last failure so an operator sees why.
-    pub fn wait_ready(&self, timeout: Duration) -> Result<Arc<Snapshot>> {
-        let mut changes = self.store.subscribe();
-        let store = self.store.clone();
-        let waited = self.runtime.handle().block_on(async move {
-            tokio::time::timeout(timeout, changes.wait_for(|g| *g > 0))
-                .await
-                .map(|r| r.is_ok())
-        });
-        match (waited, store.load()) {
-            (_, Some(snapshot)) => Ok(snapshot),
-            _ => Err(Error::NotReady(match store.status().last_error {
-                Some((_, e)) => format!("no valid identity after {timeout:?}; last error: {e}"),
-                None => format!("no identity received after {timeout:?}"),
-            })),
-        }
-    }
-
-    /// Stops the watchers. Idempotent; the last snapshot stays readable.
-    pub fn close(&self) {
-        self.shutdown.send_replace(true);
-        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
-        for task in tasks {
-            task.abort();
-        }
-    }
-}
-
-impl Drop for Identity {
-    fn drop(&mut self) {
-        self.close();
-    }
-}
-
-struct Publisher {
+/// Applies the publishing rules to what a source reports.
+pub(super) struct Publisher {
     store: Arc<Store>,
     service: Option<String>,
     sink: Option<PemSink>,
@@ -204,7 +45,28 @@ struct Problem {
 }
 
 impl Publisher {
-    async fn run(
+    /// A publisher into `store` (and `sink`) for `service`; `refresh` asks the source for
+    /// an active fetch.
+    pub(super) fn new(
+        store: Arc<Store>,
+        service: Option<String>,
+        sink: Option<PemSink>,
+        refresh: Arc<Notify>,
+    ) -> Publisher {
+        Publisher {
+            store,
+            service,
+            sink,
+            roots: None,
+            leaf: None,
+            pending_leaf: None,
+            refresh,
+            last_alarm: None,
+            errors: BTreeMap::new(),
+        }
+    }
+
+    pub(super) async fn run(
         mut self,
         mut events: mpsc::Receiver<SourceEvent>,
         mut shutdown: watch::Receiver<bool>,

@@ -2,15 +2,12 @@
 //!
 //! Consul documents the agent's leaf/roots endpoints as deprecated (to be replaced by a
 //! proxyless gRPC integration), so nothing downstream depends on them: a source only
-//! fetches and decodes material and hands it to the publisher ([`crate::watch`]), which
+//! fetches and decodes material and hands it to the publisher (`super::publisher`), which
 //! alone decides what gets published. Two sources exist: the agent API and PEM files
 //! written by another tool.
 
-pub mod agent;
-pub mod files;
-
 use crate::error::{CertificateError, Error, Result};
-use crate::snapshot::Root;
+use crate::identity::Root;
 use crate::x509;
 use rustls::pki_types::CertificateDer;
 use std::future::Future;
@@ -80,8 +77,6 @@ pub type SourceTask = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// A provider of leaf and roots.
 pub trait IdentitySource: Send + 'static {
-    /// Short name for status and logs.
-    fn name(&self) -> &'static str;
     /// The task that watches the source until shutdown.
     fn run(self: Box<Self>, ctx: SourceContext) -> SourceTask;
 }

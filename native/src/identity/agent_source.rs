@@ -1,12 +1,12 @@
 //! The agent source: `/v1/agent/connect/ca/roots` and `/v1/agent/connect/ca/leaf/<service>`,
 //! a plain first fetch and then blocking queries from the returned index.
 
-use super::{
+use super::source::{
     decode_leaf, decode_root, Channel, IdentitySource, RootsMaterial, SourceContext, SourceEvent,
     SourceTask,
 };
-use crate::agent::{AgentClient, CaRoots};
-use crate::blocking_query::{self, AfterFailure, Outcome};
+use crate::consul::blocking_query::{self, AfterFailure, Outcome};
+use crate::consul::{AgentClient, CaRoots};
 use crate::error::Result;
 
 /// Watches leaf and roots through the local agent.
@@ -23,15 +23,11 @@ impl AgentSource {
 }
 
 impl IdentitySource for AgentSource {
-    fn name(&self) -> &'static str {
-        "agent"
-    }
-
     fn run(self: Box<Self>, ctx: SourceContext) -> SourceTask {
         Box::pin(async move {
             let agent = &self.agent;
             let service = self.service.as_str();
-            let roots = watch(
+            let roots = watch_channel(
                 &ctx,
                 Channel::Roots,
                 SourceEvent::Roots,
@@ -40,7 +36,7 @@ impl IdentitySource for AgentSource {
                     Ok((decode_roots(&got.value)?, got.index))
                 },
             );
-            let leaf = watch(&ctx, Channel::Leaf, SourceEvent::Leaf, |index| async move {
+            let leaf = watch_channel(&ctx, Channel::Leaf, SourceEvent::Leaf, |index| async move {
                 let got = agent.leaf(service, index).await?;
                 let material = decode_leaf(
                     got.value.cert_pem.as_bytes(),
@@ -58,7 +54,7 @@ impl IdentitySource for AgentSource {
 /// failure a `Failed` event; the index is reset after a failure, so the answer after an
 /// outage is always re-evaluated. The leaf also answers the publisher's refresh request
 /// (near expiry) by dropping its blocking query and fetching plainly.
-async fn watch<M, Fut>(
+async fn watch_channel<M, Fut>(
     ctx: &SourceContext,
     channel: Channel,
     changed: fn(M) -> SourceEvent,

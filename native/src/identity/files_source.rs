@@ -6,12 +6,12 @@
 //! is reported as an error and retried on the next poll; the publisher never sees it as
 //! valid because it re-checks key and chain before publishing.
 
-use super::{
+use super::source::{
     decode_leaf, sleep_or_shutdown, Channel, IdentitySource, RootsMaterial, SourceContext,
     SourceEvent, SourceTask,
 };
 use crate::error::{Error, Result};
-use crate::snapshot::Root;
+use crate::identity::Root;
 use crate::x509;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
@@ -43,10 +43,6 @@ impl FilesSource {
 }
 
 impl IdentitySource for FilesSource {
-    fn name(&self) -> &'static str {
-        "files"
-    }
-
     fn run(self: Box<Self>, ctx: SourceContext) -> SourceTask {
         Box::pin(async move {
             let mut shutdown = ctx.shutdown.clone();
@@ -90,7 +86,11 @@ impl IdentitySource for FilesSource {
     }
 }
 
-fn decode(key: &[u8], chain: &[u8], roots: &[u8]) -> Result<(RootsMaterial, super::LeafMaterial)> {
+fn decode(
+    key: &[u8],
+    chain: &[u8],
+    roots: &[u8],
+) -> Result<(RootsMaterial, super::source::LeafMaterial)> {
     let leaf = decode_leaf(chain, key)?;
     let root_certs = x509::certs_from_pem(roots, "roots file")?;
     // The trust domain is the leaf's; the publisher checks the leaf chains to these roots.

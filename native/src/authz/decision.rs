@@ -6,7 +6,7 @@
 //! does with RBAC) can replace it later without touching the authorizer or its callers.
 
 use super::verify::Peer;
-use crate::agent::{AgentClient, AuthorizeRequest};
+use crate::consul::{AgentClient, AuthorizeRequest};
 use crate::error::{Error, Result};
 use crate::runtime::{self, SharedRuntime};
 use std::sync::Arc;

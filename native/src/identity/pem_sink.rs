@@ -6,7 +6,7 @@
 //! file or the new one, never a mix. Files are rewritten only when their content changes.
 
 use crate::error::{CertificateError, Error, Result};
-use crate::snapshot::Snapshot;
+use crate::identity::Snapshot;
 use crate::x509;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;

@@ -1,0 +1,8 @@
+//! The local Consul agent's HTTP API: the client ([`client`]: one request per endpoint,
+//! tokens never logged) and the one blocking-query loop every watch runs on
+//! ([`blocking_query`]).
+
+pub(crate) mod blocking_query;
+mod client;
+
+pub use client::{AgentClient, AuthorizeRequest, CaRoots};
