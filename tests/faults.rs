@@ -178,16 +178,23 @@ fn faults_are_reported_and_never_published() {
     consul.rotate_ca("ec", 384);
     // Consul re-issues leaves after a CA rotation with up to 30 s of jitter; a loaded
     // machine adds to that.
+    // Compared by the SerialNumber field: a short serial such as `0a` also occurs by
+    // chance inside the PEM text, so a substring test could wait forever.
+    let serial_of = |json: &str| {
+        serde_json::from_str::<serde_json::Value>(json).unwrap()["SerialNumber"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let old_serial = serial_of(&leaf);
     let (new_roots, new_leaf) = poll(Duration::from_secs(60), || {
         let new_leaf = consul
             .request("GET", "/v1/agent/connect/ca/leaf/trino", None)
             .1;
-        (!new_leaf.contains(&first.leaf.info.serial.to_string()) && !new_leaf.eq(&leaf)).then(
-            || {
-                let new_roots = consul.request("GET", "/v1/agent/connect/ca/roots", None).1;
-                (new_roots, new_leaf)
-            },
-        )
+        (serial_of(&new_leaf) != old_serial).then(|| {
+            let new_roots = consul.request("GET", "/v1/agent/connect/ca/roots", None).1;
+            (new_roots, new_leaf)
+        })
     })
     .expect("Consul did not re-issue the leaf");
     fake.set_bodies(Some(new_roots), Some(new_leaf));
