@@ -60,6 +60,9 @@ declare -A serials=()
 first_not_after="$(presented "$(cat "$W/coord/port")" | cut -d' ' -f2-)"
 log "start-up leaf of the coordinator expires $first_not_after"
 while [ $(( $(date +%s) - start )) -lt "$DURATION" ]; do
+  # The client's own leaf lives an hour too: take the agent's current one for every check
+  # (the agent renews it), as a real client's own Connect integration would.
+  consul_leaf_pem web "$W/web.pem"
   ok=1
   nodes="$(query "SELECT count(*) FROM system.runtime.nodes WHERE state = 'active'" || true)"
   [ "$nodes" = 2 ] || ok=0
