@@ -5,8 +5,6 @@
 
 pub mod c;
 pub mod jni;
-pub mod jni_share;
-pub mod jni_tls;
 
 /// Extracts a readable message from a panic payload.
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

@@ -12,8 +12,8 @@
 //! the calling class (JNI `FindClass` from a native method uses the loader of the
 //! method's class), so each loader sees its own exception types.
 
-use crate::ffi::jni::{guard, Failure};
-use crate::ffi::{jni as bridge, jni_tls as tls};
+use super::marshal::{guard, Failure};
+use super::{bridge, tls};
 use jni::objects::JClass;
 use jni::{JNIEnv, NativeMethod};
 use std::ffi::c_void;

@@ -7,8 +7,8 @@
 //! `guard`: bad arguments become `IllegalArgumentException`, panics and other errors
 //! `ConnectFailureException`.
 
+use super::marshal::{guard, handle_arg, string_arg, string_array, Failure};
 use crate::error::{CertificateError, Error};
-use crate::ffi::jni::{guard, handle_arg, string_arg, string_array, Failure};
 use crate::handles;
 use crate::peer::{self, Expected, Refusal, Side};
 use jni::objects::{JByteArray, JClass, JObject, JObjectArray, JString, JValue};
