@@ -56,14 +56,15 @@ public final class ConnectJvm {
         if (g == null) {
             throw new IllegalStateException("no Consul Connect identity to install");
         }
-        expected(settings, g); // a malformed consulconnect.expect fails here, not in a handshake
+        // A malformed consulconnect.expect fails here, not in a handshake.
+        String expected = expected(settings, g);
         config = settings;
         ConnectProvider.install();
         jdkKeyManagers = previous(KEY_MANAGER_PROPERTY, JDK_KEY_MANAGERS);
         jdkTrustManagers = previous(TRUST_MANAGER_PROPERTY, JDK_TRUST_MANAGERS);
         Security.setProperty(KEY_MANAGER_PROPERTY, ALGORITHM);
         Security.setProperty(TRUST_MANAGER_PROPERTY, ALGORITHM);
-        return g.spiffeId + " (serial " + g.serial + ", expected peers " + expected(settings, g) + ")";
+        return g.spiffeId + " (serial " + g.serial + ", expected peers " + expected + ")";
     }
 
     private static String previous(String property, String jdkDefault) {
