@@ -58,15 +58,23 @@ pub fn consul_binary() -> PathBuf {
     .clone()
 }
 
-/// A port that is free on 127.0.0.1 for both TCP and UDP (serf uses both).
-fn free_port() -> u16 {
-    loop {
-        let tcp = TcpListener::bind("127.0.0.1:0").expect("bind tcp");
-        let port = tcp.local_addr().expect("addr").port();
-        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
+/// `N` distinct ports, each free on 127.0.0.1 for both TCP and UDP (serf uses both). The
+/// sockets are held until all are chosen: the kernel may hand a just-released port out
+/// again, and two of the agent's listeners on one port stop it at start.
+fn free_ports<const N: usize>() -> [u16; N] {
+    let mut held = Vec::with_capacity(N);
+    let mut ports = [0; N];
+    for port in ports.iter_mut() {
+        *port = loop {
+            let tcp = TcpListener::bind("127.0.0.1:0").expect("bind tcp");
+            let candidate = tcp.local_addr().expect("addr").port();
+            if let Ok(udp) = UdpSocket::bind(("127.0.0.1", candidate)) {
+                held.push((tcp, udp));
+                break candidate;
+            }
+        };
     }
+    ports
 }
 
 impl Consul {
@@ -77,11 +85,12 @@ impl Consul {
 
     /// Starts an agent in the given mode.
     pub fn start_mode(mode: Mode) -> Consul {
+        let [http, serf_lan, serf_wan, server] = free_ports();
         let ports = Ports {
-            http: free_port(),
-            serf_lan: free_port(),
-            serf_wan: free_port(),
-            server: free_port(),
+            http,
+            serf_lan,
+            serf_wan,
+            server,
         };
         let mut consul = Consul {
             child: None,

@@ -70,12 +70,13 @@ public final class ConsulDevAgent extends ExternalResource implements AutoClosea
             throw new IllegalStateException("no Consul binary: set CONSUL_BIN (tests/scripts/ensure-consul.sh prints it)");
         }
         dir = Files.createTempDirectory("pcc-consul");
-        httpPort = freePort();
+        int[] ports = freePorts(4);
+        httpPort = ports[0];
         ProcessBuilder pb = new ProcessBuilder(
                 binary, "agent", "-dev", "-bind=127.0.0.1", "-client=127.0.0.1", "-advertise=127.0.0.1",
                 "-node=pcc-junit", "-log-level=warn", "-dns-port=-1", "-grpc-port=-1", "-grpc-tls-port=-1",
-                "-disable-host-node-id", "-http-port=" + httpPort, "-serf-lan-port=" + freePort(),
-                "-serf-wan-port=" + freePort(), "-server-port=" + freePort())
+                "-disable-host-node-id", "-http-port=" + httpPort, "-serf-lan-port=" + ports[1],
+                "-serf-wan-port=" + ports[2], "-server-port=" + ports[3])
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("consul.log").toFile());
         process = pb.start();
@@ -214,9 +215,25 @@ public final class ConsulDevAgent extends ExternalResource implements AutoClosea
         }
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
+    /**
+     * Distinct free loopback ports: every socket is held until all are chosen, since the
+     * kernel may hand a just-released port out again (two agent listeners on one port stop
+     * the agent at start).
+     */
+    private static int[] freePorts(int count) throws IOException {
+        java.util.List<ServerSocket> held = new java.util.ArrayList<>();
+        try {
+            int[] ports = new int[count];
+            for (int i = 0; i < count; i++) {
+                ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+                held.add(s);
+                ports[i] = s.getLocalPort();
+            }
+            return ports;
+        } finally {
+            for (ServerSocket s : held) {
+                s.close();
+            }
         }
     }
 
