@@ -299,3 +299,52 @@ fn files_source_follows_rewrites_and_never_publishes_a_broken_pair() {
     });
     assert!(identity.snapshot().unwrap().generation > generation);
 }
+
+/// A files-source leaf dated a few seconds ahead of this node's clock (issued by a CA
+/// whose clock is ahead) is not published while it is not valid yet, and is published once
+/// it is, without the files changing.
+#[test]
+fn files_source_publishes_a_leaf_once_its_not_before_has_passed() {
+    use consul_connect::testing::{Ca, LeafSpec};
+    let ca = Ca::new("files CA");
+    let starts = SystemTime::now() + Duration::from_secs(6);
+    let (chain_pem, key_pem) =
+        ca.leaf_pem(LeafSpec::service("trino").valid(starts, starts + Duration::from_secs(3600)));
+    let dir = tempfile::tempdir().unwrap();
+    write_atomically(&dir.path().join("key.pem"), key_pem.as_bytes());
+    write_atomically(&dir.path().join("chain.pem"), chain_pem.as_bytes());
+    write_atomically(&dir.path().join("roots.pem"), ca.pem.as_bytes());
+    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let identity = Identity::open(settings(&[
+        ("consul.identity.source", "files"),
+        ("consul.identity.files.key", &p("key.pem")),
+        ("consul.identity.files.chain", &p("chain.pem")),
+        ("consul.identity.files.roots", &p("roots.pem")),
+        ("consul.identity.files.poll-interval", "100ms"),
+    ]))
+    .unwrap();
+    eventually(
+        Duration::from_secs(4),
+        "not-yet-valid leaf reported",
+        || {
+            identity
+                .status()
+                .last_error
+                .is_some_and(|(_, e)| e.contains("not valid before"))
+        },
+    );
+    assert!(
+        identity.snapshot().is_none(),
+        "published before its notBefore"
+    );
+    let snap = identity
+        .wait_ready(Duration::from_secs(20))
+        .expect("published once its notBefore passed");
+    assert!(SystemTime::now() + Duration::from_secs(1) >= starts);
+    assert_eq!(snap.leaf.info.id.service, "trino");
+    assert!(
+        identity.status().last_error.is_none(),
+        "{:?}",
+        identity.status()
+    );
+}

@@ -175,11 +175,26 @@ pub enum CertificateError {
         /// The roots' trust domain.
         expected: String,
     },
-    /// A leaf outside its validity period (expired, or not valid yet).
+    /// A leaf past its validity period (expired).
     #[error("leaf {serial} is outside its validity period")]
     OutsideValidity {
         /// The leaf's serial.
         serial: String,
+    },
+    /// A leaf whose validity period has not begun on this node's clock. Time can fix
+    /// this: the publisher keeps such a leaf and looks at it again.
+    #[error(
+        "leaf {serial} is not valid before {} (is this node's clock behind the CA's?); \
+         checked again when it becomes valid",
+        humantime::format_rfc3339_seconds(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs((*not_before).max(0) as u64)
+        )
+    )]
+    NotValidBefore {
+        /// The leaf's serial.
+        serial: String,
+        /// Its notBefore, seconds since the epoch.
+        not_before: i64,
     },
     /// An update that breaks a publishing rule (no root, no trust domain, no certificate,
     /// a file that must not be written).

@@ -395,6 +395,22 @@ mod tests {
     }
 
     #[test]
+    fn non_ascii_input_is_refused_without_a_panic() {
+        // Byte 9 falls inside a multi-byte character: slicing by bytes would panic.
+        for bad in [
+            "spiffe:/é/ns/default",
+            "ünïcödé-service",
+            "spiffe:/\u{1F600}",
+        ] {
+            assert_not_an_identity(bad, bad);
+            assert_not_an_identity(&format!("trino,{bad}"), bad);
+        }
+        // A non-ASCII service inside a SPIFFE id is the SPIFFE parser's refusal.
+        let err = Expected::parse("spiffe://td/ns/default/dc/dc1/svc/trïno").unwrap_err();
+        assert!(err.is_invalid_argument(), "{err}");
+    }
+
+    #[test]
     fn spiffe_ids_match_exactly() {
         let own = id("spiffe://td/ns/default/dc/dc1/svc/web");
         let e = Expected::parse("spiffe://td/ns/default/dc/dc1/svc/trino").unwrap();

@@ -199,12 +199,30 @@ impl Ca {
 
     /// An own identity for `service`: a leaf of this CA (with its chain) and its key.
     pub fn own_leaf(&self, service: &str) -> Leaf {
-        let (der, key) = self.issue_with_key(&LeafSpec::service(service));
+        self.own_leaf_to(LeafSpec::service(service))
+    }
+
+    /// An own identity made to `spec` (e.g. a validity window in the future): a leaf of
+    /// this CA (with its chain) and its key.
+    pub fn own_leaf_to(&self, spec: LeafSpec) -> Leaf {
+        let (der, key) = self.issue_with_key(&spec);
         Leaf {
             info: x509::leaf_info(&der).expect("leaf info"),
             chain: self.chain(der).into_iter().map(Into::into).collect(),
             key_pkcs8: zeroize::Zeroizing::new(key.serialize_der()),
         }
+    }
+
+    /// A leaf made to `spec` as PEM files hold it: the chain (leaf, then the intermediates
+    /// up to the root) and the PKCS#8 private key.
+    pub fn leaf_pem(&self, spec: LeafSpec) -> (String, String) {
+        let (der, key) = self.issue_with_key(&spec);
+        let chain = self
+            .chain(der)
+            .into_iter()
+            .map(|der| pem::encode(&pem::Pem::new("CERTIFICATE", der)))
+            .collect();
+        (chain, key.serialize_pem())
     }
 
     /// Publishes [`Ca::own_leaf`] of `service` and [`Ca::roots`] to `store`.

@@ -7,12 +7,15 @@
 //! documentation says. On a failure the loop reports it, waits with jittered backoff
 //! ([`crate::identity::source::backoff`]) and asks again; whether the index survives a failure is the
 //! watch's choice ([`AfterFailure`]). A `refresh` notification drops the blocking query and
-//! asks plainly at once (the leaf near expiry). Shutdown ends the loop at any await.
+//! asks plainly at once (the leaf near expiry). Requests that come back at once are
+//! rate-limited ([`MIN_QUERY_INTERVAL`]). Shutdown ends the loop at any await.
 
 use crate::error::{Error, Result};
 use crate::identity::source::{backoff, sleep_or_shutdown};
 use std::future::Future;
+use std::time::Duration;
 use tokio::sync::{watch, Notify};
+use tokio::time::Instant;
 
 /// What happens to the index when a request fails.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,11 +57,46 @@ pub(crate) fn next_index(previous: Option<u64>, got: u64) -> Option<u64> {
     }
 }
 
+/// Shortest time between the starts of two successive requests of one watch.
+///
+/// A blocking query normally returns when its index moves or after `wait`; one that comes
+/// back at once every time (an index that keeps going backwards, an agent or proxy that
+/// ignores `wait`) would otherwise make the loop spin against the agent. Consul's
+/// documentation asks clients to rate-limit such queries; an answer that took at least
+/// this long is followed at once, a quicker one only when this much time has passed since
+/// its request started. A real change is still seen: the next request carries the index.
+pub(crate) const MIN_QUERY_INTERVAL: Duration = Duration::from_secs(1);
+
 /// Runs a watch until shutdown or until `handle` returns `false`.
 ///
 /// `fetch(index)` makes one request (blocking when `index` is set) and decodes it;
 /// `handle` receives every outcome, in order, and is awaited before the next request.
+/// Successive answered requests start at least [`MIN_QUERY_INTERVAL`] apart (a refresh
+/// request cuts that wait short); failures wait out the backoff instead.
 pub(crate) async fn run<M, F, H>(
+    shutdown: watch::Receiver<bool>,
+    refresh: Option<&Notify>,
+    after_failure: AfterFailure,
+    fetch: impl FnMut(Option<u64>) -> F,
+    handle: impl FnMut(Outcome<M>) -> H,
+) where
+    F: Future<Output = Result<(M, u64)>>,
+    H: Future<Output = bool>,
+{
+    run_spaced(
+        MIN_QUERY_INTERVAL,
+        shutdown,
+        refresh,
+        after_failure,
+        fetch,
+        handle,
+    )
+    .await
+}
+
+/// [`run`] with `min_interval` between the starts of successive answered requests.
+async fn run_spaced<M, F, H>(
+    min_interval: Duration,
     mut shutdown: watch::Receiver<bool>,
     refresh: Option<&Notify>,
     after_failure: AfterFailure,
@@ -68,17 +106,19 @@ pub(crate) async fn run<M, F, H>(
     F: Future<Output = Result<(M, u64)>>,
     H: Future<Output = bool>,
 {
+    let refreshed = || async {
+        match refresh {
+            Some(notify) => notify.notified().await,
+            None => std::future::pending().await,
+        }
+    };
     let mut index = None;
     let mut delays = backoff();
     loop {
+        let started = Instant::now();
         let got = tokio::select! {
             got = fetch(index) => got,
-            _ = async {
-                match refresh {
-                    Some(notify) => notify.notified().await,
-                    None => std::future::pending().await,
-                }
-            } => {
+            _ = refreshed() => {
                 index = None;
                 continue;
             }
@@ -96,6 +136,19 @@ pub(crate) async fn run<M, F, H>(
                 };
                 if !handle(outcome).await {
                     return;
+                }
+                // Rate limit: an answer that came back quickly is not followed by the
+                // next request before `min_interval` has passed since this one started.
+                let Some(rest) = min_interval.checked_sub(started.elapsed()) else {
+                    continue;
+                };
+                tokio::select! {
+                    keep_going = sleep_or_shutdown(rest, &mut shutdown) => {
+                        if !keep_going {
+                            return;
+                        }
+                    }
+                    _ = refreshed() => index = None,
                 }
             }
             Err(e) => {
@@ -141,7 +194,8 @@ mod tests {
         let next = Arc::new(AtomicUsize::new(0));
         let total = answers.len();
         let answers = Arc::new(answers);
-        run(
+        run_spaced(
+            Duration::ZERO,
             shutdown,
             None,
             after_failure,
@@ -189,5 +243,43 @@ mod tests {
         let (asked, seen) = replay(answers, AfterFailure::KeepIndex).await;
         assert_eq!(asked, [None, Some(5), Some(5), Some(7), Some(7), Some(7)]);
         assert_eq!(seen, ["5*", "5", "7*", "err", "7", "3*"]);
+    }
+
+    /// Counts the requests a watch makes in 1.5 s against an agent that answers every
+    /// request at once with the index `answer(n)` for the n-th request.
+    async fn requests_in_1500ms(answer: fn(usize) -> u64) -> usize {
+        let (stop, shutdown) = watch::channel(false);
+        let asked = Arc::new(AtomicUsize::new(0));
+        let stopper = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            stop.send_replace(true);
+        });
+        run(
+            shutdown,
+            None,
+            AfterFailure::ResetIndex,
+            |_| {
+                let n = asked.fetch_add(1, Ordering::SeqCst);
+                // Answered at once, but still a future that yields, like a fast agent.
+                async move {
+                    tokio::task::yield_now().await;
+                    Ok(((), answer(n)))
+                }
+            },
+            |_| async { true },
+        )
+        .await;
+        stopper.await.unwrap();
+        asked.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn queries_that_return_at_once_are_rate_limited() {
+        // The index never moves (an agent or proxy that ignores `wait`).
+        let unchanged = requests_in_1500ms(|_| 5).await;
+        assert!(unchanged <= 4, "{unchanged} requests in 1.5 s");
+        // The index goes backwards every time (each answer resets the watch).
+        let backwards = requests_in_1500ms(|n| if n % 2 == 0 { 9 } else { 3 }).await;
+        assert!(backwards <= 4, "{backwards} requests in 1.5 s");
     }
 }

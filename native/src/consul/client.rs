@@ -177,6 +177,10 @@ impl AgentClient {
             .connect_timeout(settings.request_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             .no_proxy()
+            // Never follow a redirect: reqwest would re-send the request, X-Consul-Token
+            // included, to whatever host the redirect names. A 3xx is an error instead
+            // (see `read_body`).
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("presto-consul-connect/", env!("CARGO_PKG_VERSION")));
         let base = match &settings.address {
             AgentAddress::Http(url) => match (&settings.server_name, url.scheme()) {
@@ -335,7 +339,16 @@ impl AgentClient {
             rb = rb.query(&query);
         }
         if let Some(token) = &self.token {
-            rb = rb.header("X-Consul-Token", token.expose());
+            // Sensitive: kept out of reqwest's and hyper's debug output (and HPACK tables).
+            match reqwest::header::HeaderValue::from_str(token.expose()) {
+                Ok(mut value) => {
+                    value.set_sensitive(true);
+                    rb = rb.header("X-Consul-Token", value);
+                }
+                // Not a valid header value: the request fails with reqwest's error, which
+                // does not show the value.
+                Err(_) => rb = rb.header("X-Consul-Token", token.expose()),
+            }
         }
         rb
     }
@@ -348,6 +361,21 @@ async fn read_body(
     want_index: bool,
 ) -> Result<(Vec<u8>, Option<u64>)> {
     let status = resp.status();
+    if status.is_redirection() {
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_else(|| "(no Location header)".into());
+        return Err(Error::agent(
+            endpoint,
+            format!(
+                "HTTP {status}: the agent answered with a redirect to {}, which is not followed \
+                 (the ACL token is only ever sent to the configured address)",
+                clip(location.trim())
+            ),
+        ));
+    }
     let index = match resp.headers().get("X-Consul-Index") {
         None => None,
         Some(v) => Some(
@@ -477,4 +505,95 @@ fn tls_config(settings: &AgentSettings) -> Result<rustls::ClientConfig> {
         _ => builder.with_no_client_auth(),
     };
     Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use std::collections::BTreeMap;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+    use std::sync::Mutex;
+
+    /// A one-shot HTTP server on loopback: every connection's request head is recorded and
+    /// answered with `response`. Returns its address and the request heads received.
+    fn serve(response: impl Fn() -> String + Send + 'static) -> (String, Arc<Mutex<Vec<String>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut head = String::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    head.push_str(&line);
+                }
+                record.lock().unwrap().push(head);
+                let _ = (&stream).write_all(response().as_bytes());
+            }
+        });
+        (address, seen)
+    }
+
+    fn client(address: &str, token: &str) -> AgentClient {
+        let props: BTreeMap<String, String> = [
+            (crate::config::ADDRESS, address),
+            (crate::config::TOKEN, token),
+            (crate::config::REQUEST_TIMEOUT, "2s"),
+            (crate::config::SERVICE, "trino"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        AgentClient::new(&Settings::from_sources(&props, |_| None).unwrap().agent).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_an_error_and_the_token_never_leaves_for_its_target() {
+        let token = "5f0b7a1c-redirect-test-token";
+        let (elsewhere, elsewhere_seen) = serve(|| {
+            "HTTP/1.1 200 OK\r\nX-Consul-Index: 7\r\nContent-Length: 2\r\n\r\n{}".to_string()
+        });
+        let location = format!("{elsewhere}/v1/agent/connect/ca/roots");
+        let redirect = location.clone();
+        let (agent, agent_seen) = serve(move || {
+            format!("HTTP/1.1 307 Temporary Redirect\r\nLocation: {redirect}\r\nContent-Length: 0\r\n\r\n")
+        });
+        let error = client(&agent, token).roots(None).await.unwrap_err();
+        let text = error.to_string();
+        assert!(matches!(error, Error::Agent { .. }), "{error:?}");
+        assert!(
+            text.contains("redirect") && text.contains(&location) && text.contains("not followed"),
+            "{text}"
+        );
+        assert!(!text.contains(token), "{text}");
+        // The agent got the token; the redirect's target got nothing at all.
+        assert!(agent_seen.lock().unwrap()[0].contains(token));
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            elsewhere_seen.lock().unwrap().is_empty(),
+            "the redirect was followed: {:?}",
+            elsewhere_seen.lock().unwrap()
+        );
+    }
+
+    #[test]
+    fn the_token_header_is_marked_sensitive() {
+        let token = "5f0b7a1c-sensitive-test-token";
+        let agent = client("http://127.0.0.1:8500", token);
+        let request = agent
+            .request(agent.http.get("http://127.0.0.1:8500/v1/agent/self"), None)
+            .build()
+            .unwrap();
+        let value = request.headers().get("X-Consul-Token").unwrap();
+        assert_eq!(value.as_bytes(), token.as_bytes());
+        assert!(value.is_sensitive());
+        assert!(!format!("{request:?}").contains(token));
+    }
 }

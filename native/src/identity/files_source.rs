@@ -4,18 +4,21 @@
 //! Files are compared by content hash, so both in-place rewrites and rename-into-place
 //! are seen. A half-written set (unparsable PEM, or a key that does not match the chain)
 //! is reported as an error and retried on the next poll; the publisher never sees it as
-//! valid because it re-checks key and chain before publishing.
+//! valid because it re-checks key and chain before publishing. A set counts as seen only
+//! once the publisher has decided on it ([`Verdict`]): one that is not valid yet (a leaf
+//! dated a little ahead of this node's clock) is sent again when it may be.
 
 use super::source::{
     decode_leaf, sleep_or_shutdown, Channel, IdentitySource, RootsMaterial, SourceContext,
-    SourceEvent, SourceTask,
+    SourceEvent, SourceTask, Verdict,
 };
 use crate::error::{Error, Result};
 use crate::identity::Root;
 use crate::x509;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+use tokio::sync::oneshot;
 
 /// Polls three PEM files.
 pub struct FilesSource {
@@ -46,8 +49,13 @@ impl IdentitySource for FilesSource {
     fn run(self: Box<Self>, ctx: SourceContext) -> SourceTask {
         Box::pin(async move {
             let mut shutdown = ctx.shutdown.clone();
-            let mut last_good: Option<[u8; 32]> = None;
+            // The digest of the last set the publisher decided on for good (accepted, or
+            // rejected for a reason time does not change): not sent again while unchanged.
+            let mut settled: Option<[u8; 32]> = None;
+            // A set rejected as not valid yet, and from when to send it again.
+            let mut not_yet: Option<([u8; 32], SystemTime)> = None;
             loop {
+                let mut verdict = None;
                 let event = match self.read() {
                     Err(e) => SourceEvent::Failed(Channel::Files, e),
                     Ok((key, chain, roots)) => {
@@ -59,13 +67,16 @@ impl IdentitySource for FilesSource {
                             .chain_update(&roots)
                             .finalize()
                             .into();
-                        if last_good == Some(digest) {
+                        let waiting =
+                            not_yet.is_some_and(|(d, at)| d == digest && SystemTime::now() < at);
+                        if settled == Some(digest) || waiting {
                             SourceEvent::Unchanged(Channel::Files)
                         } else {
                             match decode(&key, &chain, &roots) {
                                 Ok((r, l)) => {
-                                    last_good = Some(digest);
-                                    SourceEvent::Both(r, l)
+                                    let (tx, rx) = oneshot::channel();
+                                    verdict = Some((digest, rx));
+                                    SourceEvent::Both(r, l, tx)
                                 }
                                 Err(e) => SourceEvent::Failed(Channel::Files, e),
                             }
@@ -74,6 +85,14 @@ impl IdentitySource for FilesSource {
                 };
                 if ctx.events.send(event).await.is_err() {
                     return;
+                }
+                // Files are marked good only once the publisher accepted them.
+                if let Some((digest, rx)) = verdict {
+                    let Ok(verdict) = rx.await else { return };
+                    (settled, not_yet) = match verdict {
+                        Verdict::Accepted | Verdict::Rejected => (Some(digest), None),
+                        Verdict::NotYet(at) => (None, Some((digest, at))),
+                    };
                 }
                 tokio::select! {
                     _ = ctx.refresh.notified() => {}

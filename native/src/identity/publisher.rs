@@ -4,12 +4,16 @@
 //!   period, and its chain verifies against a current root;
 //! - roots are published when they decode and are non-empty;
 //! - any failure keeps the last good leaf and roots in service and is recorded in the status;
+//! - a leaf that is not valid yet on this node's clock (the clock is behind the CA's, or
+//!   a files-source leaf is dated a little ahead) is kept and evaluated again when it
+//!   becomes valid ([`recheck_time`]); the files source re-sends such a set itself, told by
+//!   the [`Verdict`] on its event;
 //! - a leaf that nears expiry without being renewed triggers an active fetch and a loud
 //!   status error; an expired leaf is never written to the PEM files.
 
 use super::pem_sink::PemSink;
 use super::snapshot::{Leaf, Roots, Snapshot, Store};
-use super::source::{Channel, LeafMaterial, RootsMaterial, SourceEvent};
+use super::source::{Channel, LeafMaterial, RootsMaterial, SourceEvent, Verdict};
 use crate::error::{CertificateError, Error, Result};
 use crate::x509::{self, Usage};
 use std::collections::BTreeMap;
@@ -21,6 +25,14 @@ use tokio::sync::{mpsc, watch, Notify};
 /// Consul's agent renews leaves between 60% and 90% of their lifetime.
 const RENEWAL_ALARM_FRACTION: f64 = 0.1;
 
+/// Longest wait before a leaf rejected as not valid yet is evaluated again, even when its
+/// notBefore is further away: the node's clock may be corrected meanwhile.
+const RECHECK_MAX: Duration = Duration::from_secs(30);
+
+/// Wait before evaluating again a chain one of whose CA certificates is not valid yet
+/// (the error does not say until when).
+const RECHECK_CHAIN: Duration = Duration::from_secs(5);
+
 /// Applies the publishing rules to what a source reports.
 pub(super) struct Publisher {
     store: Arc<Store>,
@@ -28,8 +40,12 @@ pub(super) struct Publisher {
     sink: Option<PemSink>,
     roots: Option<Arc<Roots>>,
     leaf: Option<Arc<Leaf>>,
-    /// A leaf that arrived before any roots; evaluated when roots come.
+    /// The source's latest leaf when it could not be accepted yet: it arrived before any
+    /// roots or before the roots that sign it (evaluated again when roots change), or it
+    /// is not valid yet (evaluated again at `recheck_at` as well).
     pending_leaf: Option<LeafMaterial>,
+    /// When to evaluate `pending_leaf` again on the clock (a leaf not valid yet).
+    recheck_at: Option<SystemTime>,
     refresh: Arc<Notify>,
     last_alarm: Option<SystemTime>,
     /// Open problems per channel. A problem is cleared only by a success on its own
@@ -60,6 +76,7 @@ impl Publisher {
             roots: None,
             leaf: None,
             pending_leaf: None,
+            recheck_at: None,
             refresh,
             last_alarm: None,
             errors: BTreeMap::new(),
@@ -79,7 +96,7 @@ impl Publisher {
                     Some(event) => self.handle(event),
                     None => return,
                 },
-                _ = tick.tick() => self.check_expiry(SystemTime::now()),
+                _ = tick.tick() => self.tick(SystemTime::now()),
                 _ = shutdown.wait_for(|c| *c) => return,
             }
         }
@@ -125,16 +142,27 @@ impl Publisher {
                 (Channel::Roots, outcome)
             }
             SourceEvent::Leaf(leaf) => (Channel::Leaf, self.try_leaf(leaf, now)),
-            SourceEvent::Both(roots, leaf) => {
+            SourceEvent::Both(roots, leaf, verdict) => {
                 // Validate the pair before keeping either: a bad leaf must not leave new
                 // roots in place that do not match the leaf in service.
                 let previous = self.roots.clone();
+                let rotations = self.store.status().roots_rotations;
                 let outcome = self
                     .accept_roots(roots)
                     .and_then(|c| self.accept_leaf(&leaf, now).map(|l| c || l));
                 if outcome.is_err() {
                     self.roots = previous;
+                    self.store.update_status(|s| s.roots_rotations = rotations);
                 }
+                // The source marks the files good only when they are accepted, and sends a
+                // set that is not valid yet again when it may be.
+                let _ = verdict.send(match &outcome {
+                    Ok(_) => Verdict::Accepted,
+                    Err(e) => match recheck_time(e, now) {
+                        Some(at) => Verdict::NotYet(at),
+                        None => Verdict::Rejected,
+                    },
+                });
                 (Channel::Files, outcome)
             }
         };
@@ -151,14 +179,24 @@ impl Publisher {
         }
     }
 
-    /// Records a problem on `channel` and logs it.
+    /// Records a problem on `channel` and logs it. The same rejection of material again
+    /// (material kept and evaluated again) is neither logged nor re-dated.
     fn problem(&mut self, channel: Channel, at: SystemTime, error: &Error, sticky: bool) {
-        log::warn!("consul-connect: {error}");
+        let message = error.to_string();
+        if sticky
+            && self
+                .errors
+                .get(&channel)
+                .is_some_and(|p| p.sticky && p.message == message)
+        {
+            return;
+        }
+        log::warn!("consul-connect: {message}");
         self.errors.insert(
             channel,
             Problem {
                 at,
-                message: error.to_string(),
+                message,
                 sticky,
             },
         );
@@ -196,7 +234,7 @@ impl Publisher {
             self.store.update_status(|s| s.roots_rotations += 1);
         }
         if let Some(leaf) = &self.leaf {
-            if let Err(e) = verify_leaf_chain(leaf, &new) {
+            if let Err(e) = verify_leaf_chain(leaf, &new, SystemTime::now()) {
                 log::warn!("consul-connect: current leaf no longer verifies against the new roots ({e}); waiting for a re-issued leaf");
             }
         }
@@ -204,9 +242,12 @@ impl Publisher {
         Ok(true)
     }
 
-    /// Accepts a leaf, or keeps it for the next roots update when it does not verify
-    /// against the current roots (yet).
+    /// Accepts a leaf, or keeps it when it may become acceptable: for the next roots
+    /// update when it does not verify against the current roots (yet), and for a later
+    /// look on the clock when it is not valid yet. A leaf rejected for any other reason
+    /// drops the kept one: it is no longer the source's latest.
     fn try_leaf(&mut self, material: LeafMaterial, now: SystemTime) -> Result<bool> {
+        self.recheck_at = None;
         if self.roots.is_none() {
             self.pending_leaf = Some(material);
             return Ok(false);
@@ -217,11 +258,33 @@ impl Publisher {
                 Ok(changed)
             }
             Err(e) => {
-                if matches!(&e, Error::Certificate(CertificateError::UnknownIssuer)) {
-                    self.pending_leaf = Some(material);
-                }
+                self.recheck_at = recheck_time(&e, now);
+                let keep = self.recheck_at.is_some()
+                    || matches!(&e, Error::Certificate(CertificateError::UnknownIssuer));
+                self.pending_leaf = keep.then_some(material);
                 Err(e)
             }
+        }
+    }
+
+    /// Evaluates a kept leaf that was not valid yet again, once its time has come.
+    fn recheck(&mut self, now: SystemTime) {
+        if self.recheck_at.is_none_or(|at| now < at) {
+            return;
+        }
+        let Some(leaf) = self.pending_leaf.take() else {
+            self.recheck_at = None;
+            return;
+        };
+        match self.try_leaf(leaf, now) {
+            Ok(changed) => {
+                self.errors.remove(&Channel::Leaf);
+                self.sync_errors();
+                if changed {
+                    self.publish(now);
+                }
+            }
+            Err(e) => self.problem(Channel::Leaf, now, &e, true),
         }
     }
 
@@ -251,19 +314,27 @@ impl Publisher {
             }
             .into());
         }
+        // The key first: a leaf kept until it becomes valid is otherwise sound.
+        x509::check_key_matches(first, &material.key_pkcs8)?;
+        if x509::unix_seconds(now) < info.not_before {
+            return Err(CertificateError::NotValidBefore {
+                serial: info.serial.to_string(),
+                not_before: info.not_before,
+            }
+            .into());
+        }
         if !info.is_valid_at(now) {
             return Err(CertificateError::OutsideValidity {
                 serial: info.serial.to_string(),
             }
             .into());
         }
-        x509::check_key_matches(first, &material.key_pkcs8)?;
         let leaf = Leaf {
             chain: material.chain.clone(),
             key_pkcs8: material.key_pkcs8.clone(),
             info,
         };
-        verify_leaf_chain(&leaf, &roots)?;
+        verify_leaf_chain(&leaf, &roots, now)?;
         if let Some(current) = &self.leaf {
             if current.chain == leaf.chain {
                 return Ok(false);
@@ -305,6 +376,12 @@ impl Publisher {
         }
         let generation = self.store.publish(leaf, roots);
         log::info!("consul-connect: published identity generation {generation}");
+    }
+
+    /// The once-a-second checks: a kept leaf whose time has come, the current leaf's expiry.
+    fn tick(&mut self, now: SystemTime) {
+        self.recheck(now);
+        self.check_expiry(now);
     }
 
     fn check_expiry(&mut self, now: SystemTime) {
@@ -356,10 +433,24 @@ impl Publisher {
     }
 }
 
-fn verify_leaf_chain(leaf: &Leaf, roots: &Roots) -> Result<()> {
+/// When material rejected with `error` at `now` is worth evaluating again: `None` unless
+/// only time can fix it (something not valid yet). Decided by the error's type.
+fn recheck_time(error: &Error, now: SystemTime) -> Option<SystemTime> {
+    match error {
+        Error::Certificate(CertificateError::NotValidBefore { not_before, .. }) => {
+            let valid_from =
+                SystemTime::UNIX_EPOCH + Duration::from_secs((*not_before).max(0) as u64);
+            let soonest = now + Duration::from_secs(1);
+            Some(valid_from.clamp(soonest, now + RECHECK_MAX))
+        }
+        Error::Certificate(CertificateError::NotValidYet) => Some(now + RECHECK_CHAIN),
+        _ => None,
+    }
+}
+
+fn verify_leaf_chain(leaf: &Leaf, roots: &Roots, now: SystemTime) -> Result<()> {
     let anchors = roots.certs();
     let intermediates = roots.intermediates();
-    let now = SystemTime::now();
     x509::verify_chain(&leaf.chain, &anchors, &intermediates, now, Usage::Server)?;
     x509::verify_chain(&leaf.chain, &anchors, &intermediates, now, Usage::Client)
 }
@@ -373,4 +464,73 @@ fn same_roots(a: &Roots, b: &Roots) -> bool {
                 && x.active == y.active
                 && x.id == y.id
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{Ca, LeafSpec, TRUST_DOMAIN};
+
+    fn publisher(store: &Arc<Store>) -> Publisher {
+        Publisher::new(
+            store.clone(),
+            Some("trino".into()),
+            None,
+            Arc::new(Notify::new()),
+        )
+    }
+
+    fn roots(ca: &Ca) -> RootsMaterial {
+        RootsMaterial {
+            trust_domain: TRUST_DOMAIN.into(),
+            roots: ca.roots().roots,
+        }
+    }
+
+    fn leaf(ca: &Ca, spec: LeafSpec) -> LeafMaterial {
+        let leaf = ca.own_leaf_to(spec);
+        LeafMaterial {
+            chain: leaf.chain.clone(),
+            key_pkcs8: leaf.key_pkcs8.clone(),
+        }
+    }
+
+    /// The agent source's path: a leaf that is not valid yet on this node's clock (the
+    /// clock is two minutes behind the CA's) is kept and published once it becomes valid,
+    /// without the source sending it again.
+    #[test]
+    fn a_leaf_not_valid_yet_is_published_when_it_becomes_valid() {
+        let ca = Ca::new("ca");
+        let store = Arc::new(Store::new());
+        let mut publisher = publisher(&store);
+        let now = SystemTime::now();
+        let starts = now + Duration::from_secs(120);
+        let spec = LeafSpec::service("trino").valid(starts, starts + Duration::from_secs(3600));
+        publisher.handle(SourceEvent::Roots(roots(&ca)));
+        publisher.handle(SourceEvent::Leaf(leaf(&ca, spec)));
+        assert!(store.load().is_none());
+        let (_, error) = store.status().last_error.expect("reported");
+        assert!(error.contains("not valid before"), "{error}");
+        // The agent's blocking query confirms the leaf is still what it has.
+        publisher.handle(SourceEvent::Unchanged(Channel::Leaf));
+        publisher.tick(now + Duration::from_secs(60));
+        assert!(store.load().is_none(), "published before its notBefore");
+        publisher.tick(now + Duration::from_secs(125));
+        let snapshot = store.load().expect("published once valid");
+        assert_eq!(snapshot.leaf.info.id.service, "trino");
+        assert!(store.status().last_error.is_none(), "{:?}", store.status());
+    }
+
+    /// A leaf that arrives before the roots is still kept for them, and a newer leaf
+    /// supersedes a kept one.
+    #[test]
+    fn a_kept_leaf_is_evaluated_when_roots_come() {
+        let ca = Ca::new("ca");
+        let store = Arc::new(Store::new());
+        let mut publisher = publisher(&store);
+        publisher.handle(SourceEvent::Leaf(leaf(&ca, LeafSpec::service("trino"))));
+        assert!(store.load().is_none());
+        publisher.handle(SourceEvent::Roots(roots(&ca)));
+        assert_eq!(store.generation(), 1);
+    }
 }

@@ -13,8 +13,8 @@ use rustls::pki_types::CertificateDer;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::{mpsc, watch, Notify};
+use std::time::{Duration, SystemTime};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 use zeroize::Zeroizing;
 
 /// Decoded but not yet validated roots.
@@ -40,12 +40,24 @@ pub enum SourceEvent {
     Roots(RootsMaterial),
     /// A new leaf.
     Leaf(LeafMaterial),
-    /// Roots and leaf that belong together (files source).
-    Both(RootsMaterial, LeafMaterial),
+    /// Roots and leaf that belong together (files source), and where the publisher's
+    /// verdict on them goes.
+    Both(RootsMaterial, LeafMaterial, oneshot::Sender<Verdict>),
     /// A successful check that found nothing new on this channel.
     Unchanged(Channel),
     /// A failed fetch on this channel; the last good material stays in service.
     Failed(Channel, Error),
+}
+
+/// What the publisher made of material sent with a [`SourceEvent::Both`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Accepted (published, or the same as what is published).
+    Accepted,
+    /// Rejected for good: sending it again would change nothing.
+    Rejected,
+    /// Rejected because it is not valid yet; worth sending again from this time on.
+    NotYet(SystemTime),
 }
 
 /// Which stream of material an event is about, so that a success on one stream never

@@ -1,14 +1,23 @@
 package io.consulconnect.jni;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.net.URISyntaxException;
+import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.CodeSource;
+import java.util.EnumSet;
 import java.util.Locale;
+import java.util.jar.Attributes;
+import java.util.jar.JarFile;
+import java.util.jar.Manifest;
 
 /**
  * Loads the bundled {@code consul_connect} native library, once per JVM where it can.
@@ -20,7 +29,8 @@ import java.util.Locale;
  * loader does not load a second library: it asks the system class loader's copy to bind its
  * {@code native} methods to the library already loaded there (JNI {@code RegisterNatives}),
  * so the whole JVM has one handle registry and each identity one set of watchers. Otherwise
- * each load extracts the library to its own private temporary file (owner-only permissions)
+ * each load extracts the library to its own private temporary file (mode 0600, in a new
+ * directory of mode 0700)
  * and loads that file.
  *
  * <p>For development, the system property {@value #OVERRIDE_PROPERTY} may name an absolute
@@ -117,11 +127,30 @@ public final class NativeLibrary {
         }
     }
 
-    /** Same jar version (both absent counts as the same: a build without a manifest). */
+    /**
+     * Same jar version (both absent counts as the same: a build without a manifest). Read
+     * from the manifest of the jar each class came from, not from its {@link Package}: a
+     * package is defined by whichever class of it a loader loads first, which may come from
+     * another class path entry without a manifest.
+     */
     private static boolean sameVersion(Class<?> systemCopy) {
-        String ours = NativeLibrary.class.getPackage().getImplementationVersion();
-        String theirs = systemCopy.getPackage().getImplementationVersion();
+        String ours = jarVersion(NativeLibrary.class);
+        String theirs = jarVersion(systemCopy);
         return ours == null ? theirs == null : ours.equals(theirs);
+    }
+
+    /** {@code Implementation-Version} of the jar a class was loaded from; null if none. */
+    private static String jarVersion(Class<?> c) {
+        CodeSource source = c.getProtectionDomain().getCodeSource();
+        if (source == null || source.getLocation() == null) {
+            return null;
+        }
+        try (JarFile jar = new JarFile(new File(source.getLocation().toURI()))) {
+            Manifest manifest = jar.getManifest();
+            return manifest == null ? null : manifest.getMainAttributes().getValue(Attributes.Name.IMPLEMENTATION_VERSION);
+        } catch (IOException | URISyntaxException | IllegalArgumentException e) {
+            return null; // a directory or something else that is not a jar
+        }
     }
 
     private static void loadBundled() {
@@ -135,14 +164,16 @@ public final class NativeLibrary {
                         + " is not on the class path (set -D" + OVERRIDE_PROPERTY
                         + "=<absolute path> to load a library built elsewhere)");
             }
-            Path file = extract(in);
+            Path file = extract(in, Path.of(System.getProperty("java.io.tmpdir")));
             try {
                 System.load(file.toAbsolutePath().toString());
             } finally {
                 // Once mapped, the file is no longer needed; on Linux this leaves nothing
                 // behind even if the JVM is killed. deleteOnExit covers a failed delete.
-                if (!deleteQuietly(file)) {
-                    file.toFile().deleteOnExit();
+                for (Path p : new Path[] {file, file.getParent()}) {
+                    if (!deleteQuietly(p)) {
+                        p.toFile().deleteOnExit();
+                    }
                 }
             }
         } catch (IOException e) {
@@ -151,14 +182,29 @@ public final class NativeLibrary {
         }
     }
 
-    private static Path extract(InputStream in) throws IOException {
-        Path file = Files.createTempFile("consul_connect-", ".so",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        try {
-            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+    /**
+     * Writes the library to a new file only this user can reach: a fresh directory with
+     * owner-only permissions (0700) holding a file created with 0600 and written through
+     * the very handle that created it, so no other local user can swap the file between
+     * writing and {@code System.load}.
+     *
+     * @param in the library's bytes
+     * @param parent where to create the private directory (the JVM's temporary directory)
+     * @return the written file
+     * @throws IOException when it cannot be written
+     */
+    static Path extract(InputStream in, Path parent) throws IOException {
+        Path dir = Files.createTempDirectory(parent, "consul_connect-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path file = dir.resolve(LIBRARY_FILE_NAME);
+        try (OutputStream out = Channels.newOutputStream(Files.newByteChannel(file,
+                EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))))) {
+            in.transferTo(out);
             return file;
         } catch (IOException | RuntimeException e) {
             deleteQuietly(file);
+            deleteQuietly(dir);
             throw e;
         }
     }
