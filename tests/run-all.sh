@@ -19,8 +19,8 @@ trap 'rm -rf "$logs"' EXIT
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets --quiet -- -D warnings
+echo "== cargo clippy --all-targets --all-features -- -D warnings"
+cargo clippy --all-targets --all-features --quiet -- -D warnings
 
 echo "== cargo test"
 set +e
@@ -33,13 +33,13 @@ cargo_failed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^fa
 echo "== gradle build (cargo release build, jar, plugin zip, JUnit)"
 set +e
 # cleanTest: the JUnit tests run every time, not only when their inputs changed.
-gradle --no-daemon --console=plain cleanTest build 2>&1 | tee "$logs/gradle.log"
+gradle --no-daemon --console=plain cleanTest cleanTestNativeHooks build 2>&1 | tee "$logs/gradle.log"
 gradle_rc=${PIPESTATUS[0]}
 set -e
 read -r junit_tests junit_failed <<<"$(python3 - <<'PY'
 import glob, xml.etree.ElementTree as ET
 tests = failed = 0
-for f in glob.glob('build/test-results/test/*.xml'):
+for f in glob.glob('build/test-results/*/*.xml'):
     r = ET.parse(f).getroot()
     tests += int(r.get('tests', 0)) - int(r.get('skipped', 0))
     failed += int(r.get('failures', 0)) + int(r.get('errors', 0))

@@ -39,7 +39,7 @@ pub mod x509;
 
 pub use authz::{
     verify_peer, AgentDecisionSource, Authorization, Authorizer, AuthorizerBuilder,
-    DecisionRequest, DecisionSource, DenyReason, Origin, Peer, Verdict,
+    DecisionRequest, DecisionSource, DenyReason, Origin, Peer, Verdict, MAX_CHAIN_LEN,
 };
 pub use consul::AgentClient;
 pub use error::{CertificateError, Error, Result};

@@ -40,6 +40,7 @@ mod verify;
 
 pub use decision::{AgentDecisionSource, DecisionRequest, DecisionSource, Verdict};
 pub use reason::DenyReason;
+pub(crate) use verify::{check_count, check_size};
 pub use verify::{verify_peer, Peer, MAX_CHAIN_LEN};
 
 use crate::config::{AuthzSettings, PrincipalForm, AUTHZ_TARGET};
@@ -128,6 +129,13 @@ impl Authorization {
             outcome: Arc::new(Outcome::deny(reason, peer, consul_reason)),
             origin,
         }
+    }
+
+    /// A deny decided before any verification: the chain could not even be read (no
+    /// certificate, too many, one empty or oversized), as the JNI layer finds while
+    /// copying it. The same answer [`Authorizer::authorize`] gives for that chain.
+    pub fn refused(reason: DenyReason) -> Authorization {
+        Authorization::denied(reason, None, None, Origin::Fresh)
     }
 
     /// Whether the client may connect.
@@ -484,7 +492,7 @@ impl Inner {
         wall: Option<SystemTime>,
     ) -> Authorization {
         if let Err(reason) = verify::check_shape(chain) {
-            return Authorization::denied(reason, None, None, Origin::Fresh);
+            return Authorization::refused(reason);
         }
         let hash = self.cache.hash(target, chain);
         let generation = self.store.generation();

@@ -145,18 +145,12 @@ impl DenyReason {
         }
     }
 
-    /// True when the caller's input itself is unusable (no certificate, too many, bytes
-    /// that are not a certificate, a bad target name) rather than a well-formed
-    /// certificate that is refused. The JNI layer may map these to
-    /// `IllegalArgumentException`.
-    pub fn is_invalid_input(&self) -> bool {
-        matches!(
-            self,
-            DenyReason::EmptyChain
-                | DenyReason::ChainTooLong { .. }
-                | DenyReason::Malformed { .. }
-                | DenyReason::InvalidTarget(_)
-        )
+    /// True when the caller's own argument is wrong (a target that is not a service
+    /// name), not the peer's certificates: the JNI layer turns these into
+    /// `IllegalArgumentException`. Everything about the presented chain, even bytes that
+    /// are not a certificate, is the peer's doing and stays a refusal with its code.
+    pub fn is_caller_error(&self) -> bool {
+        matches!(self, DenyReason::InvalidTarget(_))
     }
 
     /// True when the refusal comes from Consul's decision (intentions), false when it
@@ -221,12 +215,13 @@ mod tests {
             .to_string(),
             "the peer certificate expired at 2023-11-14T22:13:20Z"
         );
-        assert!(DenyReason::Malformed {
+        assert!(DenyReason::InvalidTarget("a b".into()).is_caller_error());
+        assert!(!DenyReason::Malformed {
             index: 0,
             detail: String::new()
         }
-        .is_invalid_input());
-        assert!(!DenyReason::UnknownIssuer.is_invalid_input());
+        .is_caller_error());
+        assert!(!DenyReason::EmptyChain.is_caller_error());
         assert!(DenyReason::Denied { reason: "r".into() }.is_intention());
     }
 }

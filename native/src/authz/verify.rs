@@ -103,27 +103,42 @@ pub fn verify_peer<C: AsRef<[u8]>>(
 /// certificate, too many, or one that is empty or larger than [`MAX_CERT_LEN`].
 #[inline]
 pub(crate) fn check_shape<C: AsRef<[u8]>>(chain: &[C]) -> Result<(), DenyReason> {
-    if chain.is_empty() {
+    check_count(chain.len())?;
+    for (index, der) in chain.iter().enumerate() {
+        check_size(index, der.as_ref().len())?;
+    }
+    Ok(())
+}
+
+/// The count part of [`check_shape`]: at least one certificate, at most
+/// [`MAX_CHAIN_LEN`]. Callers that copy a chain from elsewhere (the JNI layer) check it
+/// before copying anything.
+#[inline]
+pub(crate) fn check_count(count: usize) -> Result<(), DenyReason> {
+    if count == 0 {
         return Err(DenyReason::EmptyChain);
     }
-    if chain.len() > MAX_CHAIN_LEN {
+    if count > MAX_CHAIN_LEN {
         return Err(DenyReason::ChainTooLong {
-            count: chain.len(),
+            count,
             max: MAX_CHAIN_LEN,
         });
     }
-    for (index, der) in chain.iter().enumerate() {
-        let len = der.as_ref().len();
-        if len == 0 || len > MAX_CERT_LEN {
-            return Err(DenyReason::Malformed {
-                index,
-                detail: if len == 0 {
-                    "empty".into()
-                } else {
-                    format!("{len} bytes exceed the {MAX_CERT_LEN}-byte limit")
-                },
-            });
-        }
+    Ok(())
+}
+
+/// The size part of [`check_shape`] for certificate `index`: 1 to [`MAX_CERT_LEN`] bytes.
+#[inline]
+pub(crate) fn check_size(index: usize, len: usize) -> Result<(), DenyReason> {
+    if len == 0 || len > MAX_CERT_LEN {
+        return Err(DenyReason::Malformed {
+            index,
+            detail: if len == 0 {
+                "empty".into()
+            } else {
+                format!("{len} bytes exceed the {MAX_CERT_LEN}-byte limit")
+            },
+        });
     }
     Ok(())
 }

@@ -2,14 +2,15 @@
 //! (`marshal`), calls the core, and marshals the result, inside `guard`.
 
 use super::marshal::{
-    boxed_long, byte_arrays, chain_arg, check_input, guard, handle_arg, millis,
-    nullable_string_array, object_array, properties_arg, string_arg, string_array, throw_denied,
+    chain_arg, check_caller, guard, handle_arg, properties_arg, string_arg, throw_denied, ChainArg,
 };
+use super::protocol;
+use crate::authz::Authorization;
 use crate::error::Error;
 use crate::handles;
 use crate::spiffe::ServiceId;
-use jni::objects::{JClass, JObject, JObjectArray, JString, JValue};
-use jni::sys::{jlong, jobjectArray, jstring};
+use jni::objects::{JClass, JObjectArray, JString};
+use jni::sys::{jlong, jobject, jstring};
 use jni::JNIEnv;
 use std::time::Duration;
 
@@ -24,27 +25,17 @@ pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_version<'local>(
     })
 }
 
-/// `String[] NativeBridge.parseServiceSpiffeId(String)` →
-/// `{trustDomain, partition, namespace, datacenter, service}`.
+/// `ServiceIdentity NativeBridge.parseServiceSpiffeId(String)`.
 #[no_mangle]
 pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_parseServiceSpiffeId<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     uri: JString<'local>,
-) -> jobjectArray {
+) -> jobject {
     guard(&mut env, |env| {
         let uri = string_arg(env, &uri, "uri")?;
         let id = ServiceId::parse(&uri)?;
-        string_array(
-            env,
-            &[
-                &id.trust_domain,
-                &id.partition,
-                &id.namespace,
-                &id.datacenter,
-                &id.service,
-            ],
-        )
+        Ok(protocol::service_identity(env, &id)?.into_raw())
     })
 }
 
@@ -87,20 +78,6 @@ pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_parseFlag<'local>(
         Ok(jni::sys::jboolean::from(crate::config::parse_flag(
             &key, &value,
         )?))
-    })
-}
-
-/// `void NativeBridge.panicForTest(String)`: panics on purpose, to prove that a panic
-/// becomes a Java exception and the JVM lives on. Harmless in production.
-#[no_mangle]
-pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_panicForTest<'local>(
-    mut env: JNIEnv<'local>,
-    _class: JClass<'local>,
-    message: JString<'local>,
-) {
-    guard(&mut env, |env| {
-        let message = string_arg(env, &message, "message")?;
-        panic!("{message}");
     })
 }
 
@@ -164,99 +141,42 @@ pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_waitReady<'local>(
     })
 }
 
-/// `Object[] NativeBridge.snapshot(long handle)`: the current snapshot, or null before
-/// the first one. Layout: `{Long generation, byte[][] chain, byte[] keyPkcs8,
-/// byte[][] roots, String activeRootIds (one id per root, "*" prefix on the active one,
-/// joined by ','), String trustDomain, String spiffeId, String serial,
-/// Long notBeforeMillis, Long notAfterMillis}`. The caller zeroes the key bytes.
+/// `IdentitySnapshot NativeBridge.snapshot(long handle)`: the current snapshot, or null
+/// before the first one. The caller zeroes the key bytes.
 #[no_mangle]
 pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_snapshot<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
-) -> jobjectArray {
+) -> jobject {
     guard(&mut env, |env| {
         let h = handles::get(handle_arg(handle)?)?;
-        let Some(snap) = h.identity.snapshot() else {
-            return Ok(std::ptr::null_mut());
-        };
-        let chain: Vec<&[u8]> = snap.leaf.chain.iter().map(|c| c.as_ref()).collect();
-        let roots: Vec<&[u8]> = snap.roots.roots.iter().map(|r| r.cert.as_ref()).collect();
-        let root_ids = snap
-            .roots
-            .roots
-            .iter()
-            .map(|r| {
-                if r.active {
-                    format!("*{}", r.id)
-                } else {
-                    r.id.clone()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(",");
-        let info = &snap.leaf.info;
-        let items = vec![
-            boxed_long(env, snap.generation as i64)?,
-            byte_arrays(env, &chain)?,
-            env.byte_array_from_slice(&snap.leaf.key_pkcs8)?.into(),
-            byte_arrays(env, &roots)?,
-            env.new_string(root_ids)?.into(),
-            env.new_string(&snap.roots.trust_domain)?.into(),
-            env.new_string(info.id.to_string())?.into(),
-            env.new_string(&info.serial)?.into(),
-            boxed_long(env, info.not_before.saturating_mul(1000))?,
-            boxed_long(env, info.not_after.saturating_mul(1000))?,
-        ];
-        object_array(env, items)
+        match h.identity.snapshot() {
+            Some(snap) => Ok(protocol::identity_snapshot(env, &snap)?.into_raw()),
+            None => Ok(std::ptr::null_mut()),
+        }
     })
 }
 
-/// `Object[] NativeBridge.status(long handle)`. Layout: `{Long generation,
-/// Long lastSuccessMillis, String lastError, Long lastErrorMillis, Long nextExpiryMillis,
-/// Long leafRotations, Long rootsRotations, Boolean leafExpired}`; absent times are -1,
-/// an absent error is null.
+/// `IdentityStatus NativeBridge.status(long handle)`.
 #[no_mangle]
 pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_status<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
-) -> jobjectArray {
+) -> jobject {
     guard(&mut env, |env| {
         let status = handles::with(handle_arg(handle)?, |h| Ok(h.identity.status()))?;
-        let (error_time, error) = match status.last_error {
-            Some((t, e)) => (Some(t), Some(e)),
-            None => (None, None),
-        };
-        let error: JObject = match error {
-            Some(e) => env.new_string(e)?.into(),
-            None => JObject::null(),
-        };
-        let expired = env.new_object(
-            "java/lang/Boolean",
-            "(Z)V",
-            &[JValue::Bool(status.leaf_expired.into())],
-        )?;
-        let items = vec![
-            boxed_long(env, status.generation as i64)?,
-            boxed_long(env, millis(status.last_success))?,
-            error,
-            boxed_long(env, millis(error_time))?,
-            boxed_long(env, millis(status.next_expiry))?,
-            boxed_long(env, status.leaf_rotations as i64)?,
-            boxed_long(env, status.roots_rotations as i64)?,
-            expired,
-        ];
-        object_array(env, items)
+        Ok(protocol::identity_status(env, &status)?.into_raw())
     })
 }
 
-/// Java exception for a denied client: `(String code, String message)`.
 /// `String NativeBridge.authorize(long handle, byte[][] chain)`: the hot path of the
 /// authenticator. Verifies the client chain (DER, leaf first) against the Consul roots
 /// and authorizes it for the configured target (cached); returns the principal, or
-/// throws `ConnectAccessDeniedException` with the reason (`IllegalArgumentException`
-/// for null, empty, oversized or garbage input).
+/// throws `ConnectAccessDeniedException(code, message)` with the reason, garbage and
+/// oversized chains included (`IllegalArgumentException` only for a null array or
+/// element).
 #[no_mangle]
 pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_authorize<'local>(
     mut env: JNIEnv<'local>,
@@ -268,8 +188,10 @@ pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_authorize<'local>(
         let chain = chain_arg(env, &chain)?;
         let handle = handles::get(handle_arg(handle)?)?;
         let authorizer = handle.authorizer()?;
-        let answer = authorizer.authorize(&chain);
-        check_input(&answer)?;
+        let answer = match chain {
+            ChainArg::Certificates(chain) => authorizer.authorize(&chain),
+            ChainArg::Refused(reason) => Authorization::refused(reason),
+        };
         match (answer.is_allowed(), authorizer.principal(&answer)) {
             (true, Some(principal)) => Ok(env.new_string(principal)?.into_raw()),
             _ => {
@@ -281,11 +203,11 @@ pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_authorize<'local>(
     })
 }
 
-/// `String[] NativeBridge.authorizeDetailed(long handle, byte[][] chain, String target)`:
-/// the full answer, for callers that want the identity. `target` null means the
-/// configured target (cached); an explicit target is always asked fresh. Layout:
-/// `{allowed ("true"/"false"), code, reason, consulReason, spiffeId, trustDomain,
-/// partition, namespace, datacenter, service, principal, origin}`; absent values are null.
+/// `ConnectDecision NativeBridge.authorizeDetailed(long handle, byte[][] chain,
+/// String target)`: the full answer, for callers that want the identity; a deny is an
+/// answer, not an exception. `target` null means the configured target (cached); an
+/// explicit target is always asked fresh (`IllegalArgumentException` when it is not a
+/// service name).
 #[no_mangle]
 pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_authorizeDetailed<'local>(
     mut env: JNIEnv<'local>,
@@ -293,7 +215,7 @@ pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_authorizeDetailed<
     handle: jlong,
     chain: JObjectArray<'local>,
     target: JString<'local>,
-) -> jobjectArray {
+) -> jobject {
     guard(&mut env, |env| {
         let chain = chain_arg(env, &chain)?;
         let target = if target.is_null() {
@@ -303,28 +225,14 @@ pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_authorizeDetailed<
         };
         let handle = handles::get(handle_arg(handle)?)?;
         let authorizer = handle.authorizer()?;
-        let answer = match &target {
-            None => authorizer.authorize(&chain),
-            Some(t) => authorizer.authorize_for(&chain, t),
+        let answer = match (chain, &target) {
+            (ChainArg::Refused(reason), _) => Authorization::refused(reason),
+            (ChainArg::Certificates(chain), None) => authorizer.authorize(&chain),
+            (ChainArg::Certificates(chain), Some(t)) => authorizer.authorize_for(&chain, t),
         };
-        check_input(&answer)?;
-        let id = answer.service_id();
-        let origin = format!("{:?}", answer.origin()).to_ascii_lowercase();
-        let fields: [Option<&str>; 12] = [
-            Some(if answer.is_allowed() { "true" } else { "false" }),
-            Some(answer.deny_reason().map_or("allowed", |r| r.code())),
-            Some(answer.reason()),
-            answer.consul_reason(),
-            answer.spiffe_id(),
-            id.map(|i| i.trust_domain.as_str()),
-            id.map(|i| i.partition.as_str()),
-            id.map(|i| i.namespace.as_str()),
-            id.map(|i| i.datacenter.as_str()),
-            id.map(|i| i.service.as_str()),
-            authorizer.principal(&answer),
-            Some(origin.as_str()),
-        ];
-        nullable_string_array(env, &fields)
+        check_caller(&answer)?;
+        let principal = authorizer.principal(&answer);
+        Ok(protocol::connect_decision(env, &answer, principal)?.into_raw())
     })
 }
 

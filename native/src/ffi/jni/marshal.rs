@@ -4,14 +4,14 @@
 //! `ConnectFailureException` for everything else), so the JVM never sees an unwinding
 //! Rust frame.
 
+use crate::authz::{check_count, check_size, Authorization, DenyReason};
 use crate::error::Error;
 use crate::ffi::panic_message;
-use jni::objects::{JByteArray, JObject, JObjectArray, JString, JThrowable, JValue};
-use jni::sys::{jlong, jobject, jobjectArray};
+use jni::objects::{JByteArray, JObjectArray, JString, JThrowable, JValue};
+use jni::sys::{jlong, jobject};
 use jni::JNIEnv;
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 pub(crate) const CONSUL_CONNECT_EXCEPTION: &str = "io/consulconnect/ConnectFailureException";
 pub(crate) const ILLEGAL_ARGUMENT: &str = "java/lang/IllegalArgumentException";
@@ -116,29 +116,6 @@ pub(crate) fn string_arg(
     Ok(env.get_string(value)?.into())
 }
 
-pub(crate) fn string_array(env: &mut JNIEnv<'_>, items: &[&str]) -> Result<jobjectArray, Failure> {
-    let items: Vec<Option<&str>> = items.iter().copied().map(Some).collect();
-    nullable_string_array(env, &items)
-}
-
-/// A `String[]` whose absent items are null.
-pub(crate) fn nullable_string_array(
-    env: &mut JNIEnv<'_>,
-    items: &[Option<&str>],
-) -> Result<jobjectArray, Failure> {
-    let len =
-        i32::try_from(items.len()).map_err(|_| Error::InvalidArgument("array too large".into()))?;
-    let array = env.new_object_array(len, "java/lang/String", JObject::null())?;
-    for (i, item) in items.iter().enumerate() {
-        if let Some(item) = item {
-            let s = env.new_string(item)?;
-            env.set_object_array_element(&array, i as i32, &s)?;
-            env.delete_local_ref(s)?;
-        }
-    }
-    Ok(array.into_raw())
-}
-
 /// Reads two parallel, non-null `String[]` arrays into a properties map.
 pub(crate) fn properties_arg(
     env: &mut JNIEnv<'_>,
@@ -156,10 +133,14 @@ pub(crate) fn properties_arg(
     }
     let mut map = BTreeMap::new();
     for i in 0..len {
-        let key = JString::from(env.get_object_array_element(keys, i)?);
-        let value = JString::from(env.get_object_array_element(values, i)?);
-        let key = string_arg(env, &key, "property key")?;
-        let value = string_arg(env, &value, &format!("value of property `{key}`"))?;
+        // Local references are released as we go: a long property list must not
+        // exhaust the frame's local reference capacity.
+        let key_ref = JString::from(env.get_object_array_element(keys, i)?);
+        let key = string_arg(env, &key_ref, "property key")?;
+        env.delete_local_ref(key_ref)?;
+        let value_ref = JString::from(env.get_object_array_element(values, i)?);
+        let value = string_arg(env, &value_ref, &format!("value of property `{key}`"))?;
+        env.delete_local_ref(value_ref)?;
         map.insert(key, value);
     }
     Ok(map)
@@ -172,88 +153,53 @@ pub(crate) fn handle_arg(handle: jlong) -> Result<u64, Failure> {
         .ok_or_else(|| Error::InvalidArgument(format!("invalid identity handle {handle}")).into())
 }
 
-pub(crate) fn boxed_long<'local>(
-    env: &mut JNIEnv<'local>,
-    value: i64,
-) -> Result<JObject<'local>, Failure> {
-    Ok(env.new_object("java/lang/Long", "(J)V", &[JValue::Long(value)])?)
-}
-
-pub(crate) fn byte_arrays<'local>(
-    env: &mut JNIEnv<'local>,
-    items: &[&[u8]],
-) -> Result<JObject<'local>, Failure> {
-    let len =
-        i32::try_from(items.len()).map_err(|_| Error::InvalidArgument("array too large".into()))?;
-    let array = env.new_object_array(len, "[B", JObject::null())?;
-    for (i, item) in items.iter().enumerate() {
-        let bytes = env.byte_array_from_slice(item)?;
-        env.set_object_array_element(&array, i as i32, &bytes)?;
-        env.delete_local_ref(bytes)?;
-    }
-    Ok(array.into())
-}
-
-pub(crate) fn millis(time: Option<SystemTime>) -> i64 {
-    time.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(-1, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-pub(crate) fn object_array<'local>(
-    env: &mut JNIEnv<'local>,
-    items: Vec<JObject<'local>>,
-) -> Result<jobjectArray, Failure> {
-    let len =
-        i32::try_from(items.len()).map_err(|_| Error::InvalidArgument("array too large".into()))?;
-    let array = env.new_object_array(len, "java/lang/Object", JObject::null())?;
-    for (i, item) in items.into_iter().enumerate() {
-        env.set_object_array_element(&array, i as i32, &item)?;
-        env.delete_local_ref(item)?;
-    }
-    Ok(array.into_raw())
-}
-
 const ACCESS_DENIED: &str = "io/consulconnect/ConnectAccessDeniedException";
 
-/// Reads a `byte[][]` certificate chain, bounded before anything is copied.
+/// A certificate chain read from Java: the certificates, or the refusal their shape
+/// earns before anything is copied.
+pub(crate) enum ChainArg {
+    /// Between 1 and `MAX_CHAIN_LEN` certificates of 1 to `MAX_CERT_LEN` bytes each.
+    Certificates(Vec<Vec<u8>>),
+    /// Too many certificates, none, or one empty or oversized: the same refusal (and
+    /// code) the core gives such a chain, on every path.
+    Refused(DenyReason),
+}
+
+/// Reads a `byte[][]` certificate chain, the one reader of every export that takes a
+/// chain. Its structural limits are the core's (`check_count`, `check_size`), checked
+/// on the array lengths before any byte is copied, and become refusals: a chain is what
+/// a peer sent, so even garbage is refused with a code, never reported as a caller bug.
+/// A null array or element is the caller's bug: `IllegalArgumentException`.
 pub(crate) fn chain_arg(
     env: &mut JNIEnv<'_>,
     chain: &JObjectArray<'_>,
-) -> Result<Vec<Vec<u8>>, Failure> {
+) -> Result<ChainArg, Failure> {
     if chain.is_null() {
         return Err(Error::InvalidArgument("certificate chain is null".into()).into());
     }
-    let len = env.get_array_length(chain)?;
-    if len <= 0 {
-        return Err(Error::InvalidArgument("certificate chain is empty".into()).into());
+    let count = usize::try_from(env.get_array_length(chain)?).unwrap_or(0);
+    if let Err(reason) = check_count(count) {
+        return Ok(ChainArg::Refused(reason));
     }
-    if len as usize > crate::authz::MAX_CHAIN_LEN {
-        return Err(Error::InvalidArgument(format!(
-            "certificate chain has {len} certificates; at most {} are accepted",
-            crate::authz::MAX_CHAIN_LEN
-        ))
-        .into());
-    }
-    let mut certs = Vec::with_capacity(len as usize);
-    for i in 0..len {
-        let element = JByteArray::from(env.get_object_array_element(chain, i)?);
+    let mut certs = Vec::with_capacity(count);
+    for index in 0..count {
+        // count <= MAX_CHAIN_LEN: the index fits.
+        let element = JByteArray::from(env.get_object_array_element(chain, index as i32)?);
         if element.is_null() {
-            return Err(
-                Error::InvalidArgument(format!("certificate {i} of the chain is null")).into(),
-            );
-        }
-        let size = env.get_array_length(&element)?;
-        if size <= 0 || size as usize > crate::x509::MAX_CERT_LEN {
             return Err(Error::InvalidArgument(format!(
-                "certificate {i} of the chain is {size} bytes; 1 to {} are accepted",
-                crate::x509::MAX_CERT_LEN
+                "certificate {index} of the chain is null"
             ))
             .into());
+        }
+        let size = usize::try_from(env.get_array_length(&element)?).unwrap_or(0);
+        if let Err(reason) = check_size(index, size) {
+            env.delete_local_ref(element)?;
+            return Ok(ChainArg::Refused(reason));
         }
         certs.push(env.convert_byte_array(&element)?);
         env.delete_local_ref(element)?;
     }
-    Ok(certs)
+    Ok(ChainArg::Certificates(certs))
 }
 
 /// Throws `ConnectAccessDeniedException(code, message)`.
@@ -269,10 +215,11 @@ pub(crate) fn throw_denied(env: &mut JNIEnv<'_>, code: &str, message: &str) -> R
     Err(Failure::Jni(jni::errors::Error::JavaException))
 }
 
-/// Maps a deny caused by the arguments themselves to `IllegalArgumentException`.
-pub(crate) fn check_input(answer: &crate::authz::Authorization) -> Result<(), Failure> {
+/// Maps a deny caused by the caller's own argument (an invalid target) to
+/// `IllegalArgumentException`; every other deny stays a refusal.
+pub(crate) fn check_caller(answer: &Authorization) -> Result<(), Failure> {
     match answer.deny_reason() {
-        Some(reason) if reason.is_invalid_input() => {
+        Some(reason) if reason.is_caller_error() => {
             Err(Error::InvalidArgument(answer.reason().to_string()).into())
         }
         _ => Ok(()),

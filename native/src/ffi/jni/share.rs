@@ -13,15 +13,18 @@
 //! method's class), so each loader sees its own exception types.
 
 use super::marshal::{guard, Failure};
+use super::protocol::{
+    CONNECT_DECISION, CONNECT_PEER, IDENTITY_SNAPSHOT, IDENTITY_STATUS, SERVICE_IDENTITY,
+};
 use super::{bridge, tls};
 use jni::objects::JClass;
 use jni::{JNIEnv, NativeMethod};
 use std::ffi::c_void;
 
-fn method(name: &str, sig: &str, fn_ptr: *mut c_void) -> NativeMethod {
+fn method(name: &str, sig: impl AsRef<str>, fn_ptr: *mut c_void) -> NativeMethod {
     NativeMethod {
         name: name.into(),
-        sig: sig.into(),
+        sig: sig.as_ref().into(),
         fn_ptr,
     }
 }
@@ -36,7 +39,7 @@ fn bridge_methods() -> Vec<NativeMethod> {
         ),
         method(
             "parseServiceSpiffeId",
-            "(Ljava/lang/String;)[Ljava/lang/String;",
+            format!("(Ljava/lang/String;)L{SERVICE_IDENTITY};"),
             bridge::Java_io_consulconnect_jni_NativeBridge_parseServiceSpiffeId as *mut c_void,
         ),
         method(
@@ -48,11 +51,6 @@ fn bridge_methods() -> Vec<NativeMethod> {
             "parseFlag",
             "(Ljava/lang/String;Ljava/lang/String;)Z",
             bridge::Java_io_consulconnect_jni_NativeBridge_parseFlag as *mut c_void,
-        ),
-        method(
-            "panicForTest",
-            "(Ljava/lang/String;)V",
-            bridge::Java_io_consulconnect_jni_NativeBridge_panicForTest as *mut c_void,
         ),
         method(
             "open",
@@ -76,12 +74,12 @@ fn bridge_methods() -> Vec<NativeMethod> {
         ),
         method(
             "snapshot",
-            "(J)[Ljava/lang/Object;",
+            format!("(J)L{IDENTITY_SNAPSHOT};"),
             bridge::Java_io_consulconnect_jni_NativeBridge_snapshot as *mut c_void,
         ),
         method(
             "status",
-            "(J)[Ljava/lang/Object;",
+            format!("(J)L{IDENTITY_STATUS};"),
             bridge::Java_io_consulconnect_jni_NativeBridge_status as *mut c_void,
         ),
         method(
@@ -91,7 +89,7 @@ fn bridge_methods() -> Vec<NativeMethod> {
         ),
         method(
             "authorizeDetailed",
-            "(J[[BLjava/lang/String;)[Ljava/lang/String;",
+            format!("(J[[BLjava/lang/String;)L{CONNECT_DECISION};"),
             bridge::Java_io_consulconnect_jni_NativeBridge_authorizeDetailed as *mut c_void,
         ),
         method(
@@ -107,7 +105,7 @@ fn tls_methods() -> Vec<NativeMethod> {
     vec![
         method(
             "verifyPeer",
-            "(J[[BZLjava/lang/String;)[Ljava/lang/String;",
+            format!("(J[[BZLjava/lang/String;)L{CONNECT_PEER};"),
             tls::Java_io_consulconnect_jni_TlsBridge_verifyPeer as *mut c_void,
         ),
         method(

@@ -7,23 +7,24 @@
 //! `guard`: bad arguments become `IllegalArgumentException`, panics and other errors
 //! `ConnectFailureException`.
 
-use super::marshal::{guard, handle_arg, string_arg, string_array, Failure};
+use super::marshal::{chain_arg, guard, handle_arg, string_arg, ChainArg, Failure};
+use super::protocol;
 use crate::error::{CertificateError, Error};
 use crate::handles;
 use crate::peer::{self, Expected, Refusal, Side};
-use jni::objects::{JByteArray, JClass, JObject, JObjectArray, JString, JValue};
-use jni::sys::{jboolean, jlong, jobjectArray, jstring, JNI_FALSE};
+use jni::objects::{JClass, JObject, JObjectArray, JString, JValue};
+use jni::sys::{jboolean, jlong, jobject, jstring, JNI_FALSE};
 use jni::JNIEnv;
 use std::time::SystemTime;
 
 const PEER_REFUSED: &str = "io/consulconnect/jca/PeerRefusedException";
 
-/// `String[] TlsBridge.verifyPeer(long handle, byte[][] chainDer, boolean clientSide,
+/// `ConnectPeer TlsBridge.verifyPeer(long handle, byte[][] chainDer, boolean clientSide,
 /// String expected)`: verifies the chain a peer presented (DER, leaf first) against the
 /// handle's current roots and, when `expected` is not null, checks the peer is that
-/// identity (`*`, a service name or a SPIFFE id; required when `clientSide`). Returns
-/// `{spiffeId, trustDomain, partition, namespace, datacenter, service, serial}`; throws
-/// `PeerRefusedException(code, message)` when the peer is refused.
+/// identity (`*`, a service name or a SPIFFE id; required when `clientSide`). Returns the
+/// verified peer; throws `PeerRefusedException(code, message)` when the peer is refused,
+/// garbage, empty and oversized chains included (their codes are the authenticator's).
 #[no_mangle]
 pub extern "system" fn Java_io_consulconnect_jni_TlsBridge_verifyPeer<'local>(
     mut env: JNIEnv<'local>,
@@ -32,7 +33,7 @@ pub extern "system" fn Java_io_consulconnect_jni_TlsBridge_verifyPeer<'local>(
     chain: JObjectArray<'local>,
     client_side: jboolean,
     expected: JString<'local>,
-) -> jobjectArray {
+) -> jobject {
     guard(&mut env, |env| {
         let id = handle_arg(handle)?;
         let chain = chain_arg(env, &chain)?;
@@ -47,26 +48,18 @@ pub extern "system" fn Java_io_consulconnect_jni_TlsBridge_verifyPeer<'local>(
             Side::Client
         };
         let snapshot = handles::with(id, |h| Ok(h.identity.snapshot()))?;
-        let verdict = peer::verify(
-            snapshot.as_deref(),
-            &chain,
-            side,
-            expected.as_ref(),
-            SystemTime::now(),
-        );
-        match verdict {
-            Ok(p) => string_array(
-                env,
-                &[
-                    &p.spiffe_id,
-                    &p.id.trust_domain,
-                    &p.id.partition,
-                    &p.id.namespace,
-                    &p.id.datacenter,
-                    &p.id.service,
-                    &p.serial,
-                ],
+        let verdict = match chain {
+            ChainArg::Certificates(chain) => peer::verify(
+                snapshot.as_deref(),
+                &chain,
+                side,
+                expected.as_ref(),
+                SystemTime::now(),
             ),
+            ChainArg::Refused(reason) => Err(Refusal::Unverified { side, reason }),
+        };
+        match verdict {
+            Ok(p) => Ok(protocol::connect_peer(env, &p)?.into_raw()),
             Err(refusal) => Err(throw_refused(env, &refusal)),
         }
     })
@@ -85,28 +78,6 @@ pub extern "system" fn Java_io_consulconnect_jni_TlsBridge_normalizeExpected<'lo
         let expected = Expected::parse(&string_arg(env, &expected, "expected")?)?;
         Ok(env.new_string(expected.to_string())?.into_raw())
     })
-}
-
-/// Reads a non-null `byte[][]` with non-null elements.
-fn chain_arg(env: &mut JNIEnv<'_>, chain: &JObjectArray<'_>) -> Result<Vec<Vec<u8>>, Failure> {
-    if chain.is_null() {
-        return Err(Error::InvalidArgument("certificate chain is null".into()).into());
-    }
-    // The JDK caps presented chains (jdk.tls.maxCertificateChainLength, 10 by default);
-    // verification refuses more than authz::MAX_CHAIN_LEN.
-    let len = env.get_array_length(chain)?;
-    let mut certs = Vec::with_capacity(len as usize);
-    for i in 0..len {
-        let der = JByteArray::from(env.get_object_array_element(chain, i)?);
-        if der.is_null() {
-            return Err(
-                Error::InvalidArgument(format!("certificate #{i} of the chain is null")).into(),
-            );
-        }
-        certs.push(env.convert_byte_array(&der)?);
-        env.delete_local_ref(der)?;
-    }
-    Ok(certs)
 }
 
 /// Throws `PeerRefusedException(code, message)` and returns the failure that tells

@@ -1,4 +1,4 @@
-package io.consulconnect.jca;
+package io.consulconnect;
 
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
@@ -7,8 +7,12 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 
-/** Small, side-effect-free reads of X.509 certificates the JDK already parsed. */
-final class Certificates {
+/**
+ * Small, side-effect-free reads of X.509 certificates the JDK already parsed, for logging
+ * and for recognising Connect material. Nothing is authorized from them: verification is
+ * the native core's.
+ */
+public final class Certificates {
     /** {@code GeneralName} tag of a URI in a subject alternative name. */
     private static final int URI = 6;
 
@@ -21,7 +25,7 @@ final class Certificates {
      * @param cert the certificate
      * @return the URIs, empty when there are none or the extension cannot be read
      */
-    static List<String> uris(X509Certificate cert) {
+    public static List<String> uris(X509Certificate cert) {
         List<String> out = new ArrayList<>();
         Collection<List<?>> names;
         try {
@@ -41,7 +45,7 @@ final class Certificates {
     }
 
     /** {@code spiffe://TD/path} with the scheme and trust domain lower-cased. */
-    static String canonical(String spiffeId) {
+    public static String canonical(String spiffeId) {
         int start = spiffeId.indexOf("://");
         if (start < 0) {
             return spiffeId;

@@ -68,8 +68,7 @@ public final class ConnectIdentity implements AutoCloseable {
      * @return the snapshot, empty before the first one
      */
     public Optional<IdentitySnapshot> snapshot() {
-        Object[] raw = NativeBridge.snapshot(handle());
-        return raw == null ? Optional.empty() : Optional.of(IdentitySnapshot.fromNative(raw));
+        return Optional.ofNullable(NativeBridge.snapshot(handle()));
     }
 
     /**
@@ -78,7 +77,7 @@ public final class ConnectIdentity implements AutoCloseable {
      * @return the status
      */
     public IdentityStatus status() {
-        return IdentityStatus.fromNative(NativeBridge.status(handle()));
+        return NativeBridge.status(handle());
     }
 
     /**

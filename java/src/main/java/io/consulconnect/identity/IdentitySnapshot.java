@@ -45,29 +45,33 @@ public record IdentitySnapshot(
                 + ", notAfter=" + notAfter + ", roots=" + rootIds + ", active=" + activeRootId + "]";
     }
 
-    static IdentitySnapshot fromNative(Object[] raw) {
-        byte[][] chain = (byte[][]) raw[1];
-        byte[][] roots = (byte[][]) raw[3];
-        String active = null;
-        List<String> ids = new java.util.ArrayList<>();
-        for (String id : ((String) raw[4]).split(",", -1)) {
-            if (id.startsWith("*")) {
-                id = id.substring(1);
-                active = id;
-            }
-            ids.add(id);
-        }
+    /**
+     * Called by the native library (its {@code ffi/jni/protocol.rs}), which checks this
+     * signature when it calls.
+     */
+    static IdentitySnapshot fromNative(
+            long generation,
+            byte[][] chain,
+            byte[] keyPkcs8,
+            byte[][] roots,
+            String[] rootIds,
+            String activeRootId,
+            String trustDomain,
+            String spiffeId,
+            String serial,
+            long notBeforeMillis,
+            long notAfterMillis) {
         return new IdentitySnapshot(
-                (Long) raw[0],
+                generation,
                 List.of(chain),
-                (byte[]) raw[2],
+                keyPkcs8,
                 List.of(roots),
-                List.copyOf(ids),
-                active,
-                (String) raw[5],
-                (String) raw[6],
-                (String) raw[7],
-                Instant.ofEpochMilli((Long) raw[8]),
-                Instant.ofEpochMilli((Long) raw[9]));
+                List.of(rootIds),
+                activeRootId,
+                trustDomain,
+                spiffeId,
+                serial,
+                Instant.ofEpochMilli(notBeforeMillis),
+                Instant.ofEpochMilli(notAfterMillis));
     }
 }

@@ -25,16 +25,28 @@ public record IdentityStatus(
         long rootsRotations,
         boolean leafExpired) {
 
-    static IdentityStatus fromNative(Object[] raw) {
+    /**
+     * Called by the native library (its {@code ffi/jni/protocol.rs}), which checks this
+     * signature when it calls. Absent times are -1, an absent error is null.
+     */
+    static IdentityStatus fromNative(
+            long generation,
+            long lastSuccessMillis,
+            String lastError,
+            long lastErrorMillis,
+            long nextExpiryMillis,
+            long leafRotations,
+            long rootsRotations,
+            boolean leafExpired) {
         return new IdentityStatus(
-                (Long) raw[0],
-                time((Long) raw[1]),
-                Optional.ofNullable((String) raw[2]),
-                time((Long) raw[3]),
-                time((Long) raw[4]),
-                (Long) raw[5],
-                (Long) raw[6],
-                (Boolean) raw[7]);
+                generation,
+                time(lastSuccessMillis),
+                Optional.ofNullable(lastError),
+                time(lastErrorMillis),
+                time(nextExpiryMillis),
+                leafRotations,
+                rootsRotations,
+                leafExpired);
     }
 
     private static Optional<Instant> time(long millis) {

@@ -123,6 +123,6 @@ public final class ConnectJvm {
         if (configured != null) {
             return TlsBridge.normalizeExpected(configured);
         }
-        return NativeBridge.parseServiceSpiffeId(g.spiffeId)[4];
+        return NativeBridge.parseServiceSpiffeId(g.spiffeId).service();
     }
 }

@@ -1,5 +1,6 @@
 package io.consulconnect.jca;
 
+import io.consulconnect.Certificates;
 import io.consulconnect.identity.ConnectIdentity;
 import io.consulconnect.identity.IdentitySnapshot;
 import java.io.ByteArrayInputStream;

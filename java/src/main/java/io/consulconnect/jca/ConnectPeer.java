@@ -4,7 +4,8 @@ import java.util.Optional;
 import javax.net.ssl.SSLSession;
 
 /**
- * The Connect identity of a TLS peer, as verified by {@link ConnectTrustManager}.
+ * The Connect identity of a TLS peer, as verified by {@link ConnectTrustManager} (the native
+ * core builds it with this constructor).
  *
  * @param spiffeId canonical SPIFFE id, e.g. {@code spiffe://<td>/ns/default/dc/dc1/svc/web}
  * @param trustDomain SPIFFE trust domain
@@ -43,9 +44,5 @@ public record ConnectPeer(
         return session != null && session.getValue(SESSION_KEY) instanceof ConnectPeer peer
                 ? Optional.of(peer)
                 : Optional.empty();
-    }
-
-    static ConnectPeer fromNative(String[] f) {
-        return new ConnectPeer(f[0], f[1], f[2], f[3], f[4], f[5], f[6]);
     }
 }

@@ -112,11 +112,11 @@ public final class ConnectTrustManager extends X509ExtendedTrustManager {
      * @throws CertificateException with the reason when the peer is refused
      */
     ConnectPeer verify(X509Certificate[] chain, boolean clientSide, SSLSession session) throws CertificateException {
-        String[] fields;
+        ConnectPeer peer;
         try {
             // An empty chain is refused by the core like any other unusable one.
             byte[][] der = chain == null ? new byte[0][] : encode(chain);
-            fields = TlsBridge.verifyPeer(material.identity().handle(), der, clientSide, clientSide ? expected : null);
+            peer = TlsBridge.verifyPeer(material.identity().handle(), der, clientSide, clientSide ? expected : null);
         } catch (PeerRefusedException e) {
             RefusalLog.refused(clientSide, session, e.getMessage());
             throw e;
@@ -124,7 +124,6 @@ public final class ConnectTrustManager extends X509ExtendedTrustManager {
             // Closed identity, bad argument, native failure: fail closed, with the reason.
             throw new CertificateException("Consul Connect could not verify the peer: " + e.getMessage(), e);
         }
-        ConnectPeer peer = ConnectPeer.fromNative(fields);
         if (!clientSide && authorizer != null) {
             try {
                 authorizer.authorize(peer, chain.clone());

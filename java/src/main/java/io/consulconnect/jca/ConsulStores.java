@@ -1,5 +1,6 @@
 package io.consulconnect.jca;
 
+import io.consulconnect.Certificates;
 import java.security.KeyStore;
 import java.security.KeyStoreException;
 import java.security.cert.Certificate;

@@ -1,12 +1,18 @@
 package io.consulconnect.jni;
 
+import io.consulconnect.ConnectDecision;
+import io.consulconnect.ServiceIdentity;
+import io.consulconnect.identity.IdentitySnapshot;
+import io.consulconnect.identity.IdentityStatus;
+
 /**
  * The JNI entry points of the Rust core. Loading this class loads the native library.
  *
  * <p>Every method converts Rust errors into Java exceptions: invalid arguments become
  * {@link IllegalArgumentException}, everything else (agent failures, internal errors and
  * panics) becomes {@link io.consulconnect.ConnectFailureException}. Nothing unwinds
- * across the JNI edge.
+ * across the JNI edge. Results with several fields are Java objects the native code
+ * builds (its {@code ffi/jni/protocol.rs}), never arrays read by position.
  */
 public final class NativeBridge {
     static {
@@ -28,11 +34,11 @@ public final class NativeBridge {
      * (the {@code /ap/<partition>} part is optional and defaults to {@code default}).
      *
      * @param uri the SPIFFE ID
-     * @return {@code {trustDomain, partition, namespace, datacenter, service}}
+     * @return the service identity it names
      * @throws IllegalArgumentException if {@code uri} is null, not a SPIFFE ID, or not the ID
      *     of a Consul service (for example an agent ID); the message says which
      */
-    public static native String[] parseServiceSpiffeId(String uri);
+    public static native ServiceIdentity parseServiceSpiffeId(String uri);
 
     /**
      * Parses a duration setting with the core's grammar, the one every duration setting
@@ -59,15 +65,6 @@ public final class NativeBridge {
      */
     public static native boolean parseFlag(String key, String value);
 
-    /**
-     * Panics inside Rust, for tests only: proves a panic surfaces as an exception and leaves
-     * the JVM running.
-     *
-     * @param message text carried by the panic
-     * @throws io.consulconnect.ConnectFailureException always; its message contains
-     *     {@code "panic"} and {@code message}
-     */
-    public static native void panicForTest(String message);
     /**
      * Opens the identity configured by these properties (plus Consul's environment
      * variables), or shares the one already open with exactly the same properties.
@@ -107,25 +104,21 @@ public final class NativeBridge {
     public static native long waitReady(long handle, long timeoutMillis);
 
     /**
-     * The current snapshot, laid out as {@code {Long generation, byte[][] chain,
-     * byte[] keyPkcs8, byte[][] roots, String rootIds, String trustDomain, String spiffeId,
-     * String serial, Long notBeforeMillis, Long notAfterMillis}}; {@code rootIds} lists one
-     * id per root, comma-separated, the active one prefixed with {@code *}.
+     * The current snapshot. The caller owns its key bytes and should
+     * {@linkplain IdentitySnapshot#destroyKey() zero} them once used.
      *
      * @param handle from {@link #open}
      * @return the snapshot, or null before the first one
      */
-    public static native Object[] snapshot(long handle);
+    public static native IdentitySnapshot snapshot(long handle);
 
     /**
-     * Watcher status: {@code {Long generation, Long lastSuccessMillis, String lastError,
-     * Long lastErrorMillis, Long nextExpiryMillis, Long leafRotations, Long rootsRotations,
-     * Boolean leafExpired}}; absent times are -1 and an absent error is null.
+     * Watcher status.
      *
      * @param handle from {@link #open}
      * @return the status
      */
-    public static native Object[] status(long handle);
+    public static native IdentityStatus status(long handle);
     /**
      * Verifies a client chain against the current Consul roots and authorizes it for the
      * configured target service (decisions are cached). The authenticator's hot path.
@@ -134,8 +127,9 @@ public final class NativeBridge {
      * @param chain DER certificates, the client's leaf first
      * @return the principal (service name or SPIFFE ID, per {@code consul.authz.principal})
      * @throws io.consulconnect.ConnectAccessDeniedException when the client is denied,
-     *     with the reason
-     * @throws IllegalArgumentException for a null, empty, oversized or unparsable chain
+     *     with the reason's code; an empty, oversized or unparsable chain is denied like
+     *     any other (codes {@code empty-chain}, {@code chain-too-long}, {@code malformed})
+     * @throws IllegalArgumentException for a null array or a null element (a caller bug)
      */
     public static native String authorize(long handle, byte[][] chain);
 
@@ -146,11 +140,12 @@ public final class NativeBridge {
      * @param chain DER certificates, the client's leaf first
      * @param target service to authorize for; null means the configured target (cached),
      *     an explicit target is always asked fresh
-     * @return {@code {allowed, code, reason, consulReason, spiffeId, trustDomain, partition,
-     *     namespace, datacenter, service, principal, origin}}; absent values are null
-     * @throws IllegalArgumentException for a null, empty, oversized or unparsable chain
+     * @return the decision; a deny (an unusable chain included) is an answer, not an
+     *     exception
+     * @throws IllegalArgumentException for a null array or element, or a {@code target}
+     *     that is not a service name
      */
-    public static native String[] authorizeDetailed(long handle, byte[][] chain, String target);
+    public static native ConnectDecision authorizeDetailed(long handle, byte[][] chain, String target);
 
     /**
      * Starts authorization for a handle now (decision cache and intentions watch), so a

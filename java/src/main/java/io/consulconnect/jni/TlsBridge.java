@@ -1,5 +1,6 @@
 package io.consulconnect.jni;
 
+import io.consulconnect.jca.ConnectPeer;
 import java.security.cert.CertificateException;
 
 /**
@@ -28,13 +29,15 @@ public final class TlsBridge {
      * @param expected the identity the peer must have: {@code *} (any service of the trust
      *     domain), a service name (in our own namespace and partition, any datacenter) or a
      *     full service SPIFFE id; null for no expectation (server side)
-     * @return {@code {spiffeId, trustDomain, partition, namespace, datacenter, service, serial}}
+     * @return the verified peer
      * @throws CertificateException a {@code io.consulconnect.jca.PeerRefusedException}
-     *     carrying the reason's code and message when the peer is refused
+     *     carrying the reason's code and message when the peer is refused; an empty,
+     *     oversized or unparsable chain is refused like any other, with the codes the
+     *     authenticator uses
      * @throws IllegalArgumentException for a null chain or element, a bad handle, or a
      *     malformed {@code expected}
      */
-    public static native String[] verifyPeer(long handle, byte[][] chainDer, boolean clientSide, String expected)
+    public static native ConnectPeer verifyPeer(long handle, byte[][] chainDer, boolean clientSide, String expected)
             throws CertificateException;
 
     /**

@@ -39,8 +39,8 @@ public final class ConnectAuthenticator implements CertificateAuthenticator {
     }
 
     private static byte[][] encode(List<X509Certificate> certificates) {
-        if (certificates == null || certificates.isEmpty()) {
-            throw new IllegalArgumentException("no client certificate");
+        if (certificates == null) {
+            return new byte[0][]; // refused by the core like any empty chain (empty-chain)
         }
         byte[][] chain = new byte[certificates.size()][];
         try {

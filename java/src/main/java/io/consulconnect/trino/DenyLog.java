@@ -1,9 +1,8 @@
 package io.consulconnect.trino;
 
+import io.consulconnect.Certificates;
 import io.consulconnect.LogBudget;
-import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
-import java.util.Collection;
 import java.util.List;
 import java.util.logging.Logger;
 
@@ -34,17 +33,9 @@ final class DenyLog {
         if (certificates == null || certificates.isEmpty()) {
             return "a client without a certificate";
         }
-        try {
-            Collection<List<?>> names = certificates.get(0).getSubjectAlternativeNames();
-            if (names != null) {
-                for (List<?> name : names) {
-                    if (Integer.valueOf(6).equals(name.get(0))) {
-                        return String.valueOf(name.get(1));
-                    }
-                }
-            }
-        } catch (CertificateParsingException e) {
-            // fall through
+        List<String> uris = Certificates.uris(certificates.get(0));
+        if (!uris.isEmpty()) {
+            return String.join(",", uris);
         }
         return "a client certificate without a URI (" + certificates.get(0).getSubjectX500Principal() + ")";
     }

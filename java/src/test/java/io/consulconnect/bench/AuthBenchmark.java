@@ -1,5 +1,6 @@
 package io.consulconnect.bench;
 
+import io.consulconnect.ConnectDecision;
 import io.consulconnect.identity.ConnectIdentity;
 import io.consulconnect.jni.NativeBridge;
 import io.consulconnect.testing.ConsulDevAgent;
@@ -80,10 +81,10 @@ public final class AuthBenchmark {
                 double[] fresh = new double[2000];
                 for (int i = 0; i < fresh.length; i++) {
                     long t = System.nanoTime();
-                    String[] a = NativeBridge.authorizeDetailed(identity.handle(), der, "reports");
+                    ConnectDecision a = NativeBridge.authorizeDetailed(identity.handle(), der, "reports");
                     fresh[i] = (System.nanoTime() - t) / 1000.0;
-                    if (!"true".equals(a[0])) {
-                        throw new IllegalStateException(Arrays.toString(a));
+                    if (!a.allowed()) {
+                        throw new IllegalStateException(a.toString());
                     }
                 }
                 report("uncached (verify + agent authorize), µs", fresh);

@@ -46,13 +46,20 @@ public class IsolatedClassLoaderTest {
             } catch (InvocationTargetException e) {
                 assertEquals(IllegalArgumentException.class, e.getCause().getClass());
             }
-            Method panic = bridge.getMethod("panicForTest", String.class);
+            // So do results: a ServiceIdentity of the plugin's loader, not of ours.
+            Object id = parse.invoke(null, "spiffe://td.consul/ns/default/dc/dc1/svc/web");
+            assertSame(plugin, id.getClass().getClassLoader());
+            assertEquals(Class.forName("io.consulconnect.ServiceIdentity", false, plugin), id.getClass());
+            // A failure of the core (no agent at 127.0.0.1:1) too.
+            long again = (Long) open.invoke(null, keys, values);
             try {
-                panic.invoke(null, "from the plugin's loader");
-                fail("no exception");
+                bridge.getMethod("waitReady", long.class, long.class).invoke(null, again, 10L);
+                fail("ready without an agent");
             } catch (InvocationTargetException e) {
                 Class<?> expected = Class.forName("io.consulconnect.ConnectFailureException", false, plugin);
                 assertSame(expected, e.getCause().getClass());
+            } finally {
+                bridge.getMethod("close", long.class).invoke(null, again);
             }
         } finally {
             NativeBridge.close(ours);

@@ -5,9 +5,13 @@ import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
 import io.consulconnect.ConnectAccessDeniedException;
+import io.consulconnect.ConnectDecision;
+import io.consulconnect.ServiceIdentity;
 import io.consulconnect.identity.ConnectIdentity;
-import io.consulconnect.jni.NativeBridge;
 import io.consulconnect.jca.ConnectConfig;
+import io.consulconnect.jca.PeerRefusedException;
+import io.consulconnect.jni.NativeBridge;
+import io.consulconnect.jni.TlsBridge;
 import io.consulconnect.testing.ConsulDevAgent;
 import io.trino.spi.Plugin;
 import io.trino.spi.security.AccessDeniedException;
@@ -52,6 +56,19 @@ public class ConnectAuthenticatorTest {
             certs.add((X509Certificate) c);
         }
         return certs;
+    }
+
+    /** The identity of service {@code trino}, ready. */
+    private static ConnectIdentity trinoIdentity() {
+        ConnectIdentity identity = ConnectIdentity.open(Map.of(
+                "consul.address", consul.address(), "consul.service", "trino"));
+        try {
+            identity.awaitReady(Duration.ofSeconds(30));
+            return identity;
+        } catch (RuntimeException e) {
+            identity.close();
+            throw e;
+        }
     }
 
     private static CertificateAuthenticator authenticator(Map<String, String> extra) {
@@ -149,7 +166,9 @@ public class ConnectAuthenticatorTest {
     @Test
     public void missingCertificateIsDenied() {
         CertificateAuthenticator auth = authenticator(Map.of());
-        assertThrows(AccessDeniedException.class, () -> auth.authenticate(List.of()));
+        // The same refusal (empty-chain) the core gives any empty chain.
+        AccessDeniedException e = assertThrows(AccessDeniedException.class, () -> auth.authenticate(List.of()));
+        assertTrue(e.getMessage(), e.getMessage().contains("no peer certificate"));
     }
 
     @Test
@@ -160,36 +179,78 @@ public class ConnectAuthenticatorTest {
     }
 
     @Test
-    public void badInputToTheBridgeIsAnIllegalArgumentNeverACrash() throws Exception {
-        try (ConnectIdentity identity = ConnectIdentity.open(Map.of(
-                "consul.address", consul.address(), "consul.service", "trino"))) {
+    public void unusableChainsAreRefusedWithTheSameCodeOnBothPaths() throws Exception {
+        try (ConnectIdentity identity = trinoIdentity()) {
             long h = identity.handle();
-            identity.awaitReady(Duration.ofSeconds(30));
+            // A null array or element is the caller's bug, on both paths.
             assertThrows(IllegalArgumentException.class, () -> NativeBridge.authorize(h, null));
-            assertThrows(IllegalArgumentException.class, () -> NativeBridge.authorize(h, new byte[0][]));
             assertThrows(IllegalArgumentException.class, () -> NativeBridge.authorize(h, new byte[][] {null}));
-            assertThrows(IllegalArgumentException.class, () -> NativeBridge.authorize(h, new byte[][] {new byte[0]}));
-            assertThrows(IllegalArgumentException.class,
-                    () -> NativeBridge.authorize(h, new byte[][] {"garbage".getBytes(StandardCharsets.US_ASCII)}));
-            assertThrows(IllegalArgumentException.class, () -> NativeBridge.authorize(h, new byte[][] {new byte[1 << 20]}));
-            assertThrows(IllegalArgumentException.class, () -> NativeBridge.authorize(h, new byte[20][]));
+            assertThrows(IllegalArgumentException.class, () -> TlsBridge.verifyPeer(h, null, false, null));
+            assertThrows(IllegalArgumentException.class, () -> TlsBridge.verifyPeer(h, new byte[][] {null}, false, null));
 
-            // The detailed answer carries the identity and Consul's reason.
+            // What a peer presents, garbage included, is refused with the reason's code: the
+            // authenticator, the detailed answer and the trust manager's check agree.
+            Map<String, byte[][]> unusable = new java.util.LinkedHashMap<>();
+            unusable.put("empty-chain", new byte[0][]);
+            unusable.put("malformed", new byte[][] {"garbage".getBytes(StandardCharsets.US_ASCII)});
+            unusable.put("malformed ", new byte[][] {new byte[0]});
+            unusable.put("malformed  ", new byte[][] {new byte[1 << 20]});
+            unusable.put("chain-too-long", new byte[20][]); // refused on its length alone
+            for (Map.Entry<String, byte[][]> e : unusable.entrySet()) {
+                String code = e.getKey().trim();
+                byte[][] chain = e.getValue();
+                ConnectAccessDeniedException denied = assertThrows(ConnectAccessDeniedException.class,
+                        () -> NativeBridge.authorize(h, chain));
+                assertEquals(e.getKey(), code, denied.code());
+                ConnectDecision decision = NativeBridge.authorizeDetailed(h, chain, null);
+                assertEquals(false, decision.allowed());
+                assertEquals(code, decision.code());
+                assertEquals(denied.getMessage(), decision.reason());
+                assertEquals(null, decision.service());
+                PeerRefusedException refused = assertThrows(PeerRefusedException.class,
+                        () -> TlsBridge.verifyPeer(h, chain, false, null));
+                assertEquals(e.getKey(), code, refused.code());
+                assertTrue(refused.getMessage(), refused.getMessage().contains(denied.getMessage()));
+            }
+        }
+    }
+
+    @Test
+    public void theDetailedAnswerCarriesTheIdentityAndConsulsReason() throws Exception {
+        try (ConnectIdentity identity = trinoIdentity()) {
+            long h = identity.handle();
             byte[][] web = {chain(consul.leaf("web")[0]).get(0).getEncoded()};
-            String[] answer = NativeBridge.authorizeDetailed(h, web, null);
-            assertEquals("true", answer[0]);
-            assertEquals("web", answer[9]);
-            assertEquals("default", answer[7]);
-            assertEquals("dc1", answer[8]);
-            assertTrue(answer[4].startsWith("spiffe://" + answer[5] + "/"));
+            ConnectDecision answer = NativeBridge.authorizeDetailed(h, web, null);
+            assertTrue(answer.toString(), answer.allowed());
+            assertEquals("allowed", answer.code());
+            assertEquals("web", answer.principal());
+            ServiceIdentity id = answer.service();
+            assertEquals("web", id.service());
+            assertEquals("default", id.namespace());
+            assertEquals("default", id.partition());
+            assertEquals("dc1", id.datacenter());
+            assertEquals(answer.spiffeId(), "spiffe://" + id.trustDomain() + "/ns/default/dc/dc1/svc/web");
+            assertTrue(answer.origin(), List.of("fresh", "shared", "cache").contains(answer.origin()));
+            // Repeats come from the cache (once the intentions watch has started: its first
+            // answer invalidates decisions made before it).
+            String origin = answer.origin();
+            for (long end = System.nanoTime() + 10_000_000_000L; !origin.equals("cache") && System.nanoTime() < end; ) {
+                Thread.sleep(50);
+                origin = NativeBridge.authorizeDetailed(h, web, null).origin();
+            }
+            assertEquals("cache", origin);
+
             byte[][] evil = {chain(consul.leaf("evil")[0]).get(0).getEncoded()};
-            String[] no = NativeBridge.authorizeDetailed(h, evil, null);
-            assertEquals("false", no[0]);
-            assertEquals("denied", no[1]);
-            assertTrue(no[3], no[3] != null && !no[3].isEmpty());
+            ConnectDecision no = NativeBridge.authorizeDetailed(h, evil, null);
+            assertEquals(false, no.allowed());
+            assertEquals("denied", no.code());
+            assertTrue(no.toString(), no.consulReason() != null && !no.consulReason().isEmpty());
+            assertEquals("evil", no.service().service());
             ConnectAccessDeniedException e = assertThrows(ConnectAccessDeniedException.class,
                     () -> NativeBridge.authorize(h, evil));
             assertEquals("denied", e.code());
+            // An explicit target that is not a service name is the caller's bug.
+            assertThrows(IllegalArgumentException.class, () -> NativeBridge.authorizeDetailed(h, web, "not a name"));
         }
     }
 }

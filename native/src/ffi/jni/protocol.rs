@@ -1,0 +1,250 @@
+//! The Java types the exports return, and how each is built from the core's values.
+//!
+//! Every result that has more than one field is a Java object built here, never an
+//! `Object[]` read by position: a record's canonical constructor where its components
+//! are plain (`ServiceIdentity`, `ConnectPeer`, `ConnectDecision`), a static
+//! `fromNative` factory with primitive parameters where the record holds `List`,
+//! `Instant` or `Optional` (`IdentitySnapshot`, `IdentityStatus`). The JNI signature is
+//! checked when the call is made: a Java type that does not match fails loudly with
+//! `NoSuchMethodError`, it is never misread.
+//!
+//! Classes are looked up by name from inside the native method, so they resolve through
+//! the class loader of the bridge class that declared it (each Trino plugin copy gets its
+//! own types; see `share`).
+
+use super::marshal::Failure;
+use crate::authz::{Authorization, Origin, Peer};
+use crate::error::Error;
+use crate::identity::{Snapshot, Status};
+use crate::spiffe::ServiceId;
+use jni::objects::{JObject, JValue};
+use jni::JNIEnv;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// `io.consulconnect.ServiceIdentity`.
+pub(crate) const SERVICE_IDENTITY: &str = "io/consulconnect/ServiceIdentity";
+/// `io.consulconnect.ConnectDecision`.
+pub(crate) const CONNECT_DECISION: &str = "io/consulconnect/ConnectDecision";
+/// `io.consulconnect.jca.ConnectPeer`.
+pub(crate) const CONNECT_PEER: &str = "io/consulconnect/jca/ConnectPeer";
+/// `io.consulconnect.identity.IdentitySnapshot`.
+pub(crate) const IDENTITY_SNAPSHOT: &str = "io/consulconnect/identity/IdentitySnapshot";
+/// `io.consulconnect.identity.IdentityStatus`.
+pub(crate) const IDENTITY_STATUS: &str = "io/consulconnect/identity/IdentityStatus";
+
+const STRING: &str = "Ljava/lang/String;";
+
+/// `ServiceIdentity(trustDomain, partition, namespace, datacenter, service)`.
+pub(crate) fn service_identity<'l>(
+    env: &mut JNIEnv<'l>,
+    id: &ServiceId,
+) -> Result<JObject<'l>, Failure> {
+    let fields = [
+        id.trust_domain.as_str(),
+        &id.partition,
+        &id.namespace,
+        &id.datacenter,
+        &id.service,
+    ];
+    construct_from_strings(env, SERVICE_IDENTITY, &fields)
+}
+
+/// `ConnectPeer(spiffeId, trustDomain, partition, namespace, datacenter, service, serial)`.
+pub(crate) fn connect_peer<'l>(env: &mut JNIEnv<'l>, peer: &Peer) -> Result<JObject<'l>, Failure> {
+    let id = &peer.id;
+    let fields = [
+        peer.spiffe_id.as_str(),
+        &id.trust_domain,
+        &id.partition,
+        &id.namespace,
+        &id.datacenter,
+        &id.service,
+        &peer.serial,
+    ];
+    construct_from_strings(env, CONNECT_PEER, &fields)
+}
+
+/// `ConnectDecision(boolean allowed, String code, String reason, String consulReason,
+/// String spiffeId, ServiceIdentity service, String principal, String origin)`; absent
+/// values are null.
+pub(crate) fn connect_decision<'l>(
+    env: &mut JNIEnv<'l>,
+    answer: &Authorization,
+    principal: Option<&str>,
+) -> Result<JObject<'l>, Failure> {
+    let code = answer.deny_reason().map_or("allowed", |r| r.code());
+    let code = env.new_string(code)?;
+    let reason = env.new_string(answer.reason())?;
+    let consul_reason = optional_string(env, answer.consul_reason())?;
+    let spiffe_id = optional_string(env, answer.spiffe_id())?;
+    let service = match answer.service_id() {
+        Some(id) => service_identity(env, id)?,
+        None => JObject::null(),
+    };
+    let principal = optional_string(env, principal)?;
+    let origin = env.new_string(origin_code(answer.origin()))?;
+    let sig = format!("(Z{STRING}{STRING}{STRING}{STRING}L{SERVICE_IDENTITY};{STRING}{STRING})V");
+    Ok(env.new_object(
+        CONNECT_DECISION,
+        sig,
+        &[
+            JValue::Bool(answer.is_allowed().into()),
+            JValue::Object(&code),
+            JValue::Object(&reason),
+            JValue::Object(&consul_reason),
+            JValue::Object(&spiffe_id),
+            JValue::Object(&service),
+            JValue::Object(&principal),
+            JValue::Object(&origin),
+        ],
+    )?)
+}
+
+/// `IdentitySnapshot.fromNative(long generation, byte[][] chain, byte[] keyPkcs8,
+/// byte[][] roots, String[] rootIds, String activeRootId, String trustDomain,
+/// String spiffeId, String serial, long notBeforeMillis, long notAfterMillis)`. The
+/// caller of `snapshot()` zeroes the key bytes once it has made its key.
+pub(crate) fn identity_snapshot<'l>(
+    env: &mut JNIEnv<'l>,
+    snap: &Snapshot,
+) -> Result<JObject<'l>, Failure> {
+    let chain: Vec<&[u8]> = snap.leaf.chain.iter().map(|c| c.as_ref()).collect();
+    let roots: Vec<&[u8]> = snap.roots.roots.iter().map(|r| r.cert.as_ref()).collect();
+    let ids: Vec<&str> = snap.roots.roots.iter().map(|r| r.id.as_str()).collect();
+    let active = snap
+        .roots
+        .roots
+        .iter()
+        .find(|r| r.active)
+        .map(|r| r.id.as_str());
+    let info = &snap.leaf.info;
+
+    let chain = byte_arrays(env, &chain)?;
+    let key = JObject::from(env.byte_array_from_slice(&snap.leaf.key_pkcs8)?);
+    let roots = byte_arrays(env, &roots)?;
+    let ids = string_array(env, &ids)?;
+    let active = optional_string(env, active)?;
+    let trust_domain = env.new_string(&snap.roots.trust_domain)?;
+    let spiffe_id = env.new_string(info.id.to_string())?;
+    let serial = env.new_string(&info.serial)?;
+    let sig =
+        format!("(J[[B[B[[B[{STRING}{STRING}{STRING}{STRING}{STRING}JJ)L{IDENTITY_SNAPSHOT};");
+    let value = env.call_static_method(
+        IDENTITY_SNAPSHOT,
+        "fromNative",
+        sig,
+        &[
+            JValue::Long(long(snap.generation)),
+            JValue::Object(&chain),
+            JValue::Object(&key),
+            JValue::Object(&roots),
+            JValue::Object(&ids),
+            JValue::Object(&active),
+            JValue::Object(&trust_domain),
+            JValue::Object(&spiffe_id),
+            JValue::Object(&serial),
+            JValue::Long(info.not_before.saturating_mul(1000)),
+            JValue::Long(info.not_after.saturating_mul(1000)),
+        ],
+    )?;
+    Ok(value.l()?)
+}
+
+/// `IdentityStatus.fromNative(long generation, long lastSuccessMillis, String lastError,
+/// long lastErrorMillis, long nextExpiryMillis, long leafRotations, long rootsRotations,
+/// boolean leafExpired)`; absent times are -1, an absent error is null.
+pub(crate) fn identity_status<'l>(
+    env: &mut JNIEnv<'l>,
+    status: &Status,
+) -> Result<JObject<'l>, Failure> {
+    let (error_time, error) = match &status.last_error {
+        Some((t, e)) => (Some(*t), Some(e.as_str())),
+        None => (None, None),
+    };
+    let error = optional_string(env, error)?;
+    let sig = format!("(JJ{STRING}JJJJZ)L{IDENTITY_STATUS};");
+    let value = env.call_static_method(
+        IDENTITY_STATUS,
+        "fromNative",
+        sig,
+        &[
+            JValue::Long(long(status.generation)),
+            JValue::Long(millis(status.last_success)),
+            JValue::Object(&error),
+            JValue::Long(millis(error_time)),
+            JValue::Long(millis(status.next_expiry)),
+            JValue::Long(long(status.leaf_rotations)),
+            JValue::Long(long(status.roots_rotations)),
+            JValue::Bool(status.leaf_expired.into()),
+        ],
+    )?;
+    Ok(value.l()?)
+}
+
+/// The stable name of an answer's origin, as `ConnectDecision.origin` documents it.
+fn origin_code(origin: Origin) -> &'static str {
+    match origin {
+        Origin::Fresh => "fresh",
+        Origin::Shared => "shared",
+        Origin::Cache => "cache",
+        Origin::StaleCache => "stale-cache",
+    }
+}
+
+/// A class whose constructor takes exactly these strings.
+fn construct_from_strings<'l>(
+    env: &mut JNIEnv<'l>,
+    class: &str,
+    fields: &[&str],
+) -> Result<JObject<'l>, Failure> {
+    let mut strings = Vec::with_capacity(fields.len());
+    for field in fields {
+        strings.push(env.new_string(field)?);
+    }
+    let args: Vec<JValue> = strings.iter().map(|s| JValue::Object(s)).collect();
+    let sig = format!("({})V", STRING.repeat(fields.len()));
+    Ok(env.new_object(class, sig, &args)?)
+}
+
+fn optional_string<'l>(env: &mut JNIEnv<'l>, value: Option<&str>) -> Result<JObject<'l>, Failure> {
+    Ok(match value {
+        Some(v) => env.new_string(v)?.into(),
+        None => JObject::null(),
+    })
+}
+
+fn string_array<'l>(env: &mut JNIEnv<'l>, items: &[&str]) -> Result<JObject<'l>, Failure> {
+    let array =
+        env.new_object_array(array_len(items.len())?, "java/lang/String", JObject::null())?;
+    for (i, item) in items.iter().enumerate() {
+        let s = env.new_string(item)?;
+        env.set_object_array_element(&array, i as i32, &s)?;
+        env.delete_local_ref(s)?;
+    }
+    Ok(array.into())
+}
+
+fn byte_arrays<'l>(env: &mut JNIEnv<'l>, items: &[&[u8]]) -> Result<JObject<'l>, Failure> {
+    let array = env.new_object_array(array_len(items.len())?, "[B", JObject::null())?;
+    for (i, item) in items.iter().enumerate() {
+        let bytes = env.byte_array_from_slice(item)?;
+        env.set_object_array_element(&array, i as i32, &bytes)?;
+        env.delete_local_ref(bytes)?;
+    }
+    Ok(array.into())
+}
+
+fn array_len(len: usize) -> Result<i32, Failure> {
+    i32::try_from(len).map_err(|_| Error::InvalidArgument("array too large".into()).into())
+}
+
+/// A counter as a Java `long` (saturating; counters never get near 2^63).
+fn long(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Milliseconds since the epoch, -1 when absent (or before the epoch).
+fn millis(time: Option<SystemTime>) -> i64 {
+    time.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(-1, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
