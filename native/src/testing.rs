@@ -251,7 +251,8 @@ impl Ca {
     }
 }
 
-fn ca_params(name: &str) -> CertificateParams {
+/// Parameters of a CA certificate named `name` (any path length).
+pub(crate) fn ca_params(name: &str) -> CertificateParams {
     let mut params = CertificateParams::default();
     params.distinguished_name = DistinguishedName::new();
     params.distinguished_name.push(DnType::CommonName, name);

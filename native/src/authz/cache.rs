@@ -20,6 +20,12 @@
 //!   presented certificate, hashed once per call with foldhash (randomly seeded per
 //!   process); equality compares all bytes, so a hash collision can never make two
 //!   chains share a decision. No digest is computed and no signature re-checked on a hit.
+//!   Verification refuses any presented certificate outside the verified path (and such
+//!   refusals are never cached), so padding a chain cannot make one identity occupy more
+//!   than the few entries of its path's subsets and orders.
+//! * **Wall-clock validity.** An entry carries its chain's `not_after`; every hit
+//!   compares it with the current wall-clock second, so no cached answer outlives the
+//!   certificates even when the monotonic deadlines drift from the wall clock.
 //! * **Epoch invalidation.** An entry records the roots generation and the intentions
 //!   epoch it was decided under; any change of either makes every older entry unusable at
 //!   once without touching the tables.
@@ -82,18 +88,30 @@ pub(crate) struct Entry {
     pub(crate) stale: bool,
     /// When it was stored (eviction order).
     pub(crate) stored: Instant,
+    /// End of validity of the chain's verified path ([`super::Peer::chain_not_after`]),
+    /// seconds since the epoch. Checked against the wall clock on every use: the
+    /// `Instant` deadlines above were derived from the wall clock once, and a clock step
+    /// or a suspended VM can make them outlive the certificates.
+    pub(crate) not_after: i64,
 }
 
 impl Entry {
-    /// Whether the entry may answer a request at `now` without asking anyone.
+    /// Whether the entry may answer a request at `now` (wall clock: `wall_s`, seconds
+    /// since the epoch) without asking anyone.
     #[inline]
-    pub(crate) fn serves(&self, now: Instant, generation: u64, epoch: u64) -> bool {
-        self.generation == generation && self.epoch == epoch && now < self.fresh_until
+    pub(crate) fn serves(&self, now: Instant, wall_s: i64, generation: u64, epoch: u64) -> bool {
+        self.generation == generation
+            && self.epoch == epoch
+            && now < self.fresh_until
+            && wall_s <= self.not_after
     }
 
     /// Whether the entry can be of any further use (fresh or stale-servable).
-    pub(crate) fn alive(&self, now: Instant, generation: u64, epoch: u64) -> bool {
-        self.generation == generation && self.epoch == epoch && now < self.stale_until
+    pub(crate) fn alive(&self, now: Instant, wall_s: i64, generation: u64, epoch: u64) -> bool {
+        self.generation == generation
+            && self.epoch == epoch
+            && now < self.stale_until
+            && wall_s <= self.not_after
     }
 
     /// The answer this entry gives.
@@ -406,6 +424,7 @@ mod tests {
             stale_until: now + Duration::from_secs(fresh),
             stale: false,
             stored: now,
+            not_after: i64::MAX,
         }
     }
 
@@ -500,11 +519,20 @@ mod tests {
     #[test]
     fn entry_serving_rules() {
         let now = Instant::now();
-        let e = entry(now, 10);
-        assert!(e.serves(now, 1, 0));
-        assert!(!e.serves(now, 2, 0), "roots changed");
-        assert!(!e.serves(now, 1, 1), "intentions changed");
-        assert!(!e.serves(now + Duration::from_secs(10), 1, 0), "expired");
+        let e = Entry {
+            not_after: 1_000,
+            ..entry(now, 10)
+        };
+        assert!(e.serves(now, 1_000, 1, 0));
+        assert!(!e.serves(now, 1_000, 2, 0), "roots changed");
+        assert!(!e.serves(now, 1_000, 1, 1), "intentions changed");
+        assert!(
+            !e.serves(now + Duration::from_secs(10), 1_000, 1, 0),
+            "expired"
+        );
+        assert!(!e.serves(now, 1_001, 1, 0), "chain expired (wall clock)");
+        assert!(e.alive(now, 1_000, 1, 0));
+        assert!(!e.alive(now, 1_001, 1, 0));
         assert_eq!(e.answer().origin(), Origin::Cache);
         let stale = Entry { stale: true, ..e };
         assert_eq!(stale.answer().origin(), Origin::StaleCache);

@@ -19,7 +19,7 @@
 //!   roots and a decision source (or a cached decision of it) said allow. Every error is a
 //!   deny with its own [`DenyReason`]; no path turns an error into an allow.
 //! - **Fresh decisions.** A cached decision is used only while its TTL runs, its chain is
-//!   valid, the roots are those it was verified against and the intentions for the target
+//!   valid (its `not_after` is compared with the wall clock on every hit), the roots are those it was verified against and the intentions for the target
 //!   have not changed since it was asked for (a blocking-query watch of the intentions
 //!   that match the target bumps an epoch on every change; see `intentions.rs`).
 //! - **Bounded staleness.** When no decision can be had (agent unreachable, timing out or
@@ -497,8 +497,12 @@ impl Inner {
         let hash = self.cache.hash(target, chain);
         let generation = self.store.generation();
         let epoch = self.invalidation.epoch();
+        // Read once per call: a hit compares it with the entry's chain `not_after`, a miss
+        // verifies at it.
+        let wall = wall.unwrap_or_else(SystemTime::now);
+        let wall_s = unix_seconds(wall);
         let hit = self.cache.with(hash, target, chain, |e| {
-            e.serves(now, generation, epoch).then(|| e.answer())
+            e.serves(now, wall_s, generation, epoch).then(|| e.answer())
         });
         match hit {
             Some(Some(answer)) => answer,
@@ -513,7 +517,7 @@ impl Inner {
         chain: &[C],
         hash: u64,
         now: Instant,
-        wall: Option<SystemTime>,
+        wall: SystemTime,
     ) -> Authorization {
         match self.flights.join(hash, target, chain) {
             Join::Follower(flight) => match flight.wait(self.wait_timeout) {
@@ -547,7 +551,7 @@ impl Inner {
         hash: u64,
         key: &Arc<cache::Key>,
         now: Instant,
-        wall: Option<SystemTime>,
+        wall: SystemTime,
     ) -> Authorization {
         // Read the epoch before anything else: an intentions change that lands while the
         // decision is fetched then makes the new entry unusable at birth.
@@ -556,10 +560,11 @@ impl Inner {
             return Authorization::denied(DenyReason::NoRoots, None, None, Origin::Fresh);
         };
         let generation = snapshot.generation;
+        let now_s = unix_seconds(wall);
         let previous = self.cache.get(hash, target, chain);
         // Another leader may have stored the answer between our miss and our lead.
         if let Some(p) = &previous {
-            if p.serves(now, self.store.generation(), epoch) {
+            if p.serves(now, now_s, self.store.generation(), epoch) {
                 return p.answer();
             }
         }
@@ -572,13 +577,11 @@ impl Inner {
             );
         }
         let cacheable = target == self.target;
-        let wall = wall.unwrap_or_else(SystemTime::now);
-        let now_s = unix_seconds(wall);
         let store = |entry: Entry| {
             if cacheable {
                 let (generation, epoch) = (self.store.generation(), self.invalidation.epoch());
                 self.cache
-                    .insert(hash, key, entry, |e| e.alive(now, generation, epoch));
+                    .insert(hash, key, entry, |e| e.alive(now, now_s, generation, epoch));
             }
         };
 
@@ -609,6 +612,7 @@ impl Inner {
                     stale_until,
                     stale: false,
                     stored: now,
+                    not_after: peer.chain_not_after,
                 });
                 Authorization {
                     outcome,
@@ -725,6 +729,7 @@ impl Inner {
             peer.spiffe_id,
             self.source.name()
         );
+        let not_after = peer.chain_not_after;
         let outcome = Arc::new(Outcome::deny(
             DenyReason::AgentUnavailable(error.to_string()),
             Some(peer),
@@ -739,6 +744,7 @@ impl Inner {
             stale_until: until,
             stale: false,
             stored: now,
+            not_after,
         });
         Authorization {
             outcome,

@@ -32,6 +32,18 @@ pub enum DenyReason {
         detail: String,
     },
 
+    /// The chain carries a certificate that its verified path does not use and that is
+    /// not published with the current roots (padding, a duplicate, a certificate of
+    /// another CA). A Connect client presents its leaf and at most the intermediates of
+    /// its path to a current root (and certificates Consul publishes with the roots, such
+    /// as a cross-signed root); anything else is refused, so that padding cannot multiply
+    /// the cached decisions of one identity.
+    #[error("certificate #{index} of the peer chain is neither part of its verified path to a Consul CA root nor published with the roots (extra or repeated certificate)")]
+    UnusedCertificate {
+        /// Position in the presented chain (1 = first after the leaf).
+        index: usize,
+    },
+
     /// The first certificate is a CA certificate: the chain is out of order (the leaf
     /// must come first) or the peer presented a CA as its identity.
     #[error("the first certificate of the peer chain is a CA certificate, not a leaf (chain out of order?)")]
@@ -127,6 +139,7 @@ impl DenyReason {
             DenyReason::EmptyChain => "empty-chain",
             DenyReason::ChainTooLong { .. } => "chain-too-long",
             DenyReason::Malformed { .. } => "malformed",
+            DenyReason::UnusedCertificate { .. } => "unused-certificate",
             DenyReason::WrongOrder => "wrong-order",
             DenyReason::NoRoots => "no-roots",
             DenyReason::NoSpiffeId => "no-spiffe-id",
@@ -184,6 +197,7 @@ mod tests {
                 index: 1,
                 detail: "x".into(),
             },
+            DenyReason::UnusedCertificate { index: 1 },
             DenyReason::WrongOrder,
             DenyReason::NoRoots,
             DenyReason::NoSpiffeId,

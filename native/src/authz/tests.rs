@@ -3,8 +3,13 @@
 //! agent are in `tests/authz.rs`.
 
 use super::*;
+use crate::identity::{Root, Roots};
 use crate::testing::{service_uri, Ca, LeafSpec, TRUST_DOMAIN};
 use crate::x509::MAX_CERT_LEN;
+use rcgen::{
+    CertificateParams, DistinguishedName, ExtendedKeyUsagePurpose, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
+};
 use std::sync::atomic::AtomicUsize;
 use std::sync::Barrier;
 
@@ -557,6 +562,186 @@ fn distinct_chains_with_the_same_leaf_do_not_share_decisions() {
         "malformed"
     );
     assert_eq!(source.calls(), 2);
+}
+
+#[test]
+fn padded_chains_are_refused_without_a_decision_or_a_cache_entry() {
+    let Fixture {
+        ca, source, authz, ..
+    } = fixture(Fake::new(Mode::Allow), settings(60, 30));
+    let (web, evil) = (ca.leaf("web"), ca.leaf("evil"));
+    assert!(authz.authorize(&[&web]).is_allowed());
+    source.set(Mode::Deny);
+    assert_eq!(code(&authz.authorize(&[&evil])), "denied");
+    assert_eq!((source.calls(), authz.status().entries), (2, 2));
+
+    // Padding that parses: self-signed CAs, leaves of unrelated CAs, a second copy of the
+    // leaf. None of it is on the verified path.
+    let mut pads: Vec<Vec<Vec<u8>>> = (0..6)
+        .map(|i| {
+            let other = Ca::new(&format!("Pad CA {i}"));
+            if i % 2 == 0 {
+                vec![other.der.clone()]
+            } else {
+                vec![other.leaf("pad"), other.der.clone()]
+            }
+        })
+        .collect();
+    pads.push(vec![ca.leaf("other")]);
+    let roots = ca.roots();
+    for leaf in [&web, &evil] {
+        pads.push(vec![leaf.clone()]);
+        for pad in &pads {
+            let mut chain = vec![leaf.clone()];
+            chain.extend(pad.iter().cloned());
+            let answer = authz.authorize(&chain);
+            assert_eq!(code(&answer), "unused-certificate", "{}", answer.reason());
+            assert!(answer.peer().is_none());
+            assert_eq!(
+                verify_peer(&chain, &roots, SystemTime::now(), Usage::Client)
+                    .unwrap_err()
+                    .code(),
+                "unused-certificate"
+            );
+        }
+    }
+    assert_eq!(
+        (source.calls(), authz.status().entries),
+        (2, 2),
+        "padding costs no decision and no cache entry"
+    );
+    // The legitimate allow was not evicted nor re-asked.
+    assert_eq!(authz.authorize(&[&web]).origin(), Origin::Cache);
+    assert_eq!(source.calls(), 2);
+}
+
+#[test]
+fn certificates_of_the_verified_path_may_be_presented() {
+    let root = Ca::new("Root CA");
+    let inter = root.intermediate("Intermediate CA");
+    let source = Fake::new(Mode::Allow);
+    let store = Arc::new(Store::new());
+    inter.publish(&store, "trino");
+    let authz = authorizer(&store, &source, settings(60, 30));
+    let leaf = inter.leaf("web");
+    let i = inter.der.clone();
+    for chain in [
+        vec![leaf.clone(), i.clone()],
+        vec![leaf.clone(), i.clone(), root.der.clone()],
+        vec![leaf.clone(), root.der.clone(), i.clone()],
+    ] {
+        let answer = authz.authorize(&chain);
+        assert!(answer.is_allowed(), "{}", answer.reason());
+    }
+    for chain in [
+        vec![leaf.clone(), i.clone(), i.clone()],
+        vec![leaf.clone(), i.clone(), root.der.clone(), root.der.clone()],
+    ] {
+        assert_eq!(code(&authz.authorize(&chain)), "unused-certificate");
+    }
+    assert_eq!(source.calls(), 3);
+}
+
+#[test]
+fn cached_allow_is_refused_once_the_wall_clock_passes_not_after() {
+    let Fixture {
+        ca, source, authz, ..
+    } = fixture(Fake::new(Mode::Allow), settings(600, 600));
+    let (t0, wall) = (Instant::now(), SystemTime::now());
+    let leaf = ca.issue(LeafSpec::service("web").valid(
+        wall - Duration::from_secs(60),
+        wall + Duration::from_secs(5),
+    ));
+    let chain = [leaf];
+    assert!(authz.authorize_at(&chain, t0, wall).is_allowed());
+    // The wall clock stepped (or the VM resumed) past not_after; the monotonic clock
+    // barely moved, so the entry's TTL still runs.
+    let stepped = wall + Duration::from_secs(7);
+    let answer = authz.authorize_at(&chain, t0 + Duration::from_secs(1), stepped);
+    assert_eq!(code(&answer), "expired", "{}", answer.reason());
+    assert_eq!(source.calls(), 1, "noticed without asking the source");
+    source.set(Mode::Fail);
+    assert_eq!(
+        code(&authz.authorize_at(&chain, t0 + Duration::from_secs(2), stepped)),
+        "expired",
+        "not served stale either"
+    );
+    assert_eq!(source.calls(), 1);
+}
+
+/// DER of a root, of an intermediate it signed that is valid until `intermediate_until`,
+/// and of a `web` leaf the intermediate signed, valid for an hour.
+fn chain_with_short_intermediate(intermediate_until: SystemTime) -> [Vec<u8>; 3] {
+    use crate::testing::ca_params;
+    let now = SystemTime::now();
+    let root_key = KeyPair::generate().unwrap();
+    let root_params = ca_params("Root CA");
+    let root = root_params.self_signed(&root_key).unwrap();
+    let inter_key = KeyPair::generate().unwrap();
+    let mut inter_params = ca_params("Short-lived Intermediate CA");
+    inter_params.not_before = (now - Duration::from_secs(60)).into();
+    inter_params.not_after = intermediate_until.into();
+    let inter = inter_params
+        .signed_by(&inter_key, &Issuer::from_params(&root_params, &root_key))
+        .unwrap();
+    let mut leaf_params = CertificateParams::default();
+    leaf_params.distinguished_name = DistinguishedName::new();
+    leaf_params.subject_alt_names = vec![SanType::URI(service_uri("web").try_into().unwrap())];
+    leaf_params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ClientAuth,
+        ExtendedKeyUsagePurpose::ServerAuth,
+    ];
+    leaf_params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyAgreement,
+    ];
+    leaf_params.use_authority_key_identifier_extension = true;
+    leaf_params.not_before = (now - Duration::from_secs(60)).into();
+    leaf_params.not_after = (now + Duration::from_secs(3600)).into();
+    let leaf = leaf_params
+        .signed_by(
+            &KeyPair::generate().unwrap(),
+            &Issuer::from_params(&inter_params, &inter_key),
+        )
+        .unwrap();
+    [
+        root.der().to_vec(),
+        inter.der().to_vec(),
+        leaf.der().to_vec(),
+    ]
+}
+
+#[test]
+fn chain_validity_includes_intermediates_taken_from_the_roots() {
+    let (t0, wall) = (Instant::now(), SystemTime::now());
+    let until = wall + Duration::from_secs(5);
+    let [root, inter, leaf] = chain_with_short_intermediate(until);
+    let roots = Roots {
+        trust_domain: TRUST_DOMAIN.to_string(),
+        roots: vec![Root {
+            id: "root".into(),
+            cert: root.into(),
+            intermediates: vec![inter.into()],
+            active: true,
+        }],
+    };
+    let chain = [leaf];
+    let peer = verify_peer(&chain, &roots, wall, Usage::Client).unwrap();
+    assert_eq!(peer.chain_not_after, unix_seconds(until));
+    assert!(peer.not_after > peer.chain_not_after);
+
+    let source = Fake::new(Mode::Allow);
+    let store = Arc::new(Store::new());
+    store.publish(
+        Arc::new(Ca::new("Own CA").own_leaf("trino")),
+        Arc::new(roots),
+    );
+    let authz = authorizer(&store, &source, settings(600, 600));
+    assert!(authz.authorize_at(&chain, t0, wall).is_allowed());
+    let stepped = wall + Duration::from_secs(7);
+    let answer = authz.authorize_at(&chain, t0 + Duration::from_secs(1), stepped);
+    assert_eq!(code(&answer), "expired", "{}", answer.reason());
+    assert_eq!(source.calls(), 1);
 }
 
 #[test]

@@ -8,14 +8,23 @@
 //! Parsing uses x509-parser; signatures and path building use rustls-webpki, with every
 //! current root as a trust anchor and both the roots' `IntermediateCerts` and the
 //! intermediates the peer presented as candidate intermediates.
+//!
+//! Every presented certificate must be part of the verified path (an intermediate of it)
+//! or published by Consul with the current roots (a root, or one of their
+//! `IntermediateCerts`, e.g. the cross-signed root Consul's leaves carry after a CA
+//! rotation), and none may be presented twice: anything else is refused as
+//! [`DenyReason::UnusedCertificate`]. The presented bytes are then determined by the
+//! identity, its path and the roots (up to the order and choice of a few published
+//! certificates), which lets the authorizer key its cache by those bytes without padding
+//! multiplying the entries.
 
 use super::reason::DenyReason;
 use crate::error::{clip, Error};
 use crate::identity::Roots;
 use crate::spiffe::ServiceId;
-use crate::x509::{colon_hex, unix_seconds, verify_path, PathError, Usage, MAX_CERT_LEN};
+use crate::x509::{colon_hex, unix_seconds, Usage, MAX_CERT_LEN};
 use rustls::pki_types::{CertificateDer, UnixTime};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -36,8 +45,10 @@ pub struct Peer {
     pub not_before: i64,
     /// End of the leaf's validity, seconds since the epoch.
     pub not_after: i64,
-    /// Earliest end of validity among all presented certificates (leaf and
-    /// intermediates), seconds since the epoch: the chain is usable until then.
+    /// Earliest end of validity among the certificates of the verified path (the leaf,
+    /// the intermediates it used, whether presented or taken from the roots'
+    /// `IntermediateCerts`, and a presented root), seconds since the epoch: the chain is
+    /// usable until then.
     pub chain_not_after: i64,
 }
 
@@ -46,7 +57,8 @@ pub struct Peer {
 /// The chain must parse, start with a non-CA leaf carrying exactly one URI SAN that is a
 /// Connect service SPIFFE id in the roots' trust domain, every presented certificate must
 /// be within its validity period, and the leaf must chain to one of the roots for the
-/// given `usage`. Each failure maps to its own [`DenyReason`].
+/// given `usage`, and every presented certificate after the leaf must be on the path it
+/// chains through or published with the roots (no padding, no duplicates). Each failure maps to its own [`DenyReason`].
 pub fn verify_peer<C: AsRef<[u8]>>(
     chain: &[C],
     roots: &Roots,
@@ -88,14 +100,14 @@ pub fn verify_peer<C: AsRef<[u8]>>(
     if roots.roots.is_empty() {
         return Err(DenyReason::NoRoots);
     }
-    verify_signatures(chain, roots, now, usage)?;
+    let path_not_after = verify_signatures(chain, roots, now, usage)?;
     Ok(Peer {
         spiffe_id: id.to_uri(),
         id,
         serial: colon_hex(leaf.raw_serial()),
         not_before: leaf.validity().not_before.timestamp(),
         not_after: leaf.validity().not_after.timestamp(),
-        chain_not_after,
+        chain_not_after: chain_not_after.min(path_not_after),
     })
 }
 
@@ -186,13 +198,18 @@ fn service_id(leaf: &X509Certificate<'_>) -> Result<ServiceId, DenyReason> {
     })
 }
 
+/// Verifies the path from the leaf to a current root. Returns the earliest end of validity
+/// among the path's intermediates. Refuses a presented certificate that is neither on the
+/// path nor published with the current roots (a root or one of their `IntermediateCerts`),
+/// and any presented twice.
 fn verify_signatures<C: AsRef<[u8]>>(
     chain: &[C],
     roots: &Roots,
     now: SystemTime,
     usage: Usage,
-) -> Result<(), DenyReason> {
-    let intermediates: Vec<CertificateDer<'_>> = chain[1..]
+) -> Result<i64, DenyReason> {
+    let presented = &chain[1..];
+    let intermediates: Vec<CertificateDer<'_>> = presented
         .iter()
         .map(|c| CertificateDer::from(c.as_ref()))
         .chain(
@@ -203,16 +220,64 @@ fn verify_signatures<C: AsRef<[u8]>>(
                 .map(|c| CertificateDer::from(c.as_ref())),
         )
         .collect();
+    let anchors: Vec<_> = roots
+        .roots
+        .iter()
+        .filter_map(|r| webpki::anchor_from_trusted_cert(&r.cert).ok())
+        .collect();
+    if anchors.is_empty() {
+        return Err(DenyReason::NoRoots);
+    }
     let leaf = CertificateDer::from(chain[0].as_ref());
-    let anchors = roots.roots.iter().map(|r| &r.cert);
-    verify_path(&leaf, anchors, &intermediates, now, usage).map_err(|e| match e {
-        PathError::NoAnchors => DenyReason::NoRoots,
-        PathError::BadLeaf(e) => DenyReason::Malformed {
-            index: 0,
-            detail: format!("not a usable end-entity certificate: {e}"),
-        },
-        PathError::Path(e) => map_webpki(e, usage),
-    })
+    let ee = webpki::EndEntityCert::try_from(&leaf).map_err(|e| DenyReason::Malformed {
+        index: 0,
+        detail: format!("not a usable end-entity certificate: {e}"),
+    })?;
+    let time = UnixTime::since_unix_epoch(now.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO));
+    let eku = match usage {
+        Usage::Client => webpki::KeyUsage::client_auth(),
+        Usage::Server => webpki::KeyUsage::server_auth(),
+    };
+    let path = ee
+        .verify_for_usage(
+            webpki::ALL_VERIFICATION_ALGS,
+            &anchors,
+            &intermediates,
+            time,
+            eku,
+            None,
+            None,
+        )
+        .map_err(|e| map_webpki(e, usage))?;
+
+    let mut not_after = i64::MAX;
+    let mut path_certs = Vec::new();
+    for cert in path.intermediate_certificates() {
+        let der = cert.der();
+        let parsed = X509Certificate::from_der(der.as_ref()).map_err(|e| {
+            DenyReason::ChainInvalid(format!("an intermediate of the path does not parse: {e}"))
+        })?;
+        not_after = not_after.min(parsed.1.validity().not_after.timestamp());
+        path_certs.push(der);
+    }
+    // Besides the path, a presented certificate may be one Consul itself publishes with the
+    // current roots: after a CA rotation Consul's leaves carry the new root cross-signed
+    // by the old one, which the direct path to the new root does not need.
+    let published = |der: &[u8]| {
+        roots
+            .roots
+            .iter()
+            .any(|r| r.cert.as_ref() == der || r.intermediates.iter().any(|c| c.as_ref() == der))
+    };
+    for (i, der) in presented.iter().enumerate() {
+        let der = der.as_ref();
+        let known = path_certs.iter().any(|c| c.as_ref() == der) || published(der);
+        let repeated = presented[..i].iter().any(|p| p.as_ref() == der);
+        if !known || repeated {
+            return Err(DenyReason::UnusedCertificate { index: i + 1 });
+        }
+    }
+    Ok(not_after)
 }
 
 fn map_webpki(e: webpki::Error, usage: Usage) -> DenyReason {

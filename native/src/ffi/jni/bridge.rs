@@ -81,6 +81,24 @@ pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_parseFlag<'local>(
     })
 }
 
+/// `String NativeBridge.settingDefault(String key)`: the documented default of a
+/// `consul.*` setting ([`crate::config::DEFAULTS`]), or null when it has none, so Java
+/// code that needs one reads the core's instead of keeping a copy.
+#[no_mangle]
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_settingDefault<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    key: JString<'local>,
+) -> jstring {
+    guard(&mut env, |env| {
+        let key = string_arg(env, &key, "key")?;
+        match crate::config::DEFAULTS.iter().find(|(k, _)| *k == key) {
+            Some((_, value)) => Ok(env.new_string(value)?.into_raw()),
+            None => Ok(std::ptr::null_mut()),
+        }
+    })
+}
+
 /// `long NativeBridge.open(String[] keys, String[] values)`: opens (or shares) the
 /// identity these properties configure and returns its handle.
 #[no_mangle]

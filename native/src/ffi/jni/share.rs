@@ -53,6 +53,11 @@ fn bridge_methods() -> Vec<NativeMethod> {
             bridge::Java_io_consulconnect_jni_NativeBridge_parseFlag as *mut c_void,
         ),
         method(
+            "settingDefault",
+            "(Ljava/lang/String;)Ljava/lang/String;",
+            bridge::Java_io_consulconnect_jni_NativeBridge_settingDefault as *mut c_void,
+        ),
+        method(
             "open",
             "([Ljava/lang/String;[Ljava/lang/String;)J",
             bridge::Java_io_consulconnect_jni_NativeBridge_open as *mut c_void,

@@ -61,6 +61,8 @@ public final class ConnectConfig implements ManagerFactoryParameters {
             "true");
 
     private static final String CONSUL_PREFIX = "consul.";
+    /** The core's decision cache TTL setting (its default is the core's). */
+    private static final String AUTHZ_CACHE_TTL = "consul.authz.cache-ttl";
     private static final Set<String> OWN_KEYS = Set.of(EXPECT, READY_TIMEOUT, SESSION_TIMEOUT, INTENTIONS);
 
     private final Map<String, String> consul;
@@ -196,6 +198,29 @@ public final class ConnectConfig implements ManagerFactoryParameters {
     /** @return the session lifetime of our SSLContexts */
     public Duration sessionTimeout() {
         return sessionTimeout;
+    }
+
+    /**
+     * How long the core's authorizer reuses a decision: {@code consul.authz.cache-ttl}, else
+     * the core's default ({@link NativeBridge#settingDefault}).
+     *
+     * @return the decision TTL
+     */
+    public Duration decisionTtl() {
+        String value = consul.get(AUTHZ_CACHE_TTL);
+        return duration(AUTHZ_CACHE_TTL, value != null ? value : NativeBridge.settingDefault(AUTHZ_CACHE_TTL));
+    }
+
+    /**
+     * How long a verified TLS session may be resumed: {@link #sessionTimeout()}, at most
+     * {@link #decisionTtl()} (a resumed session skips verification and authorization, so it
+     * must not outlive the decision that let it in).
+     *
+     * @return the resumable lifetime
+     */
+    public Duration resumableLifetime() {
+        Duration ttl = decisionTtl();
+        return ttl.compareTo(sessionTimeout) < 0 ? ttl : sessionTimeout;
     }
 
     /** @return whether servers check Consul intentions */

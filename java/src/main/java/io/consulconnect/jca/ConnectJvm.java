@@ -114,7 +114,7 @@ public final class ConnectJvm {
     static ConnectTrustManager trustManager(ConnectMaterial material) {
         ConnectMaterial.Generation g = material.current();
         String expected = g == null ? null : expected(config(), g);
-        return new ConnectTrustManager(material, expected, null);
+        return new ConnectTrustManager(material, expected, null, null);
     }
 
     /** {@link ConnectConfig#EXPECT} when set, else the service of our own leaf. */

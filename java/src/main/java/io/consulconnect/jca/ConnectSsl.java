@@ -174,7 +174,7 @@ public final class ConnectSsl {
 
         private SSLContext context(ConnectConfig c) {
             ConnectSslContextSpi spi = new ConnectSslContextSpi(Identities.keyManager(c),
-                    Identities.trustManager(c, authorizer), c.sessionTimeout());
+                    Identities.trustManager(c, authorizer), c.resumableLifetime());
             SSLContext context = new ConnectSslContext(spi);
             try {
                 context.init(null, null, null);

@@ -26,9 +26,12 @@ import javax.net.ssl.TrustManager;
  *   <li>mutual TLS: server sockets and engines of this context require a client certificate
  *       (also through {@link #engineGetDefaultSSLParameters()}, which e.g.
  *       {@code HttpsConfigurator} applies);</li>
- *   <li>sessions are resumable for {@link ConnectConfig#SESSION_TIMEOUT} only (default 10
- *       minutes instead of the JDK's 24 hours), since a resumed session skips the certificate
- *       checks and Consul rotates leaves and roots.</li>
+ *   <li>sessions are resumable for {@link ConnectConfig#resumableLifetime()} only: the
+ *       {@link ConnectConfig#SESSION_TIMEOUT} (default 10 minutes instead of the JDK's 24
+ *       hours), at most the decision TTL ({@code consul.authz.cache-ttl}, default 60 s),
+ *       since a resumed session skips the certificate checks and the authorizer. Our trust
+ *       manager also invalidates the sessions it verified when the peer's leaf expires or
+ *       the identity's roots/leaf generation changes ({@link SessionGuard}).</li>
  * </ul>
  *
  * <p>{@code init(null, null, random)} uses {@link ConnectConfig#fromSystemProperties()};
@@ -71,7 +74,7 @@ public final class ConnectSslContextSpi extends SSLContextSpi {
                     trustManagers = new TrustManager[] {Identities.trustManager(config, null)};
                 }
                 if (sessionTimeout == null) {
-                    sessionTimeout = config.sessionTimeout();
+                    sessionTimeout = config.resumableLifetime();
                 }
             }
         } catch (RuntimeException e) {

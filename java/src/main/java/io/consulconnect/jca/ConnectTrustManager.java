@@ -27,7 +27,10 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * {@link PeerAuthorizer} accepts: by default the Consul intention check of the core's
  * authorizer ({@link ConnectConfig#INTENTIONS}).
  *
- * <p>The verified peer is recorded in the handshake session ({@link ConnectPeer#of}).
+ * <p>The verified peer is recorded in the handshake session ({@link ConnectPeer#of}), which
+ * also keeps the JDK from issuing stateless tickets for it; a resumed session skips this
+ * trust manager, so the session is handed to a {@link SessionGuard} that invalidates it when
+ * its leaf expires, its resumable lifetime ends or the identity's generation changes.
  */
 public final class ConnectTrustManager extends X509ExtendedTrustManager {
     private static final X509Certificate[] NONE = new X509Certificate[0];
@@ -35,17 +38,20 @@ public final class ConnectTrustManager extends X509ExtendedTrustManager {
     private final ConnectMaterial material;
     private final String expected;
     private final PeerAuthorizer authorizer;
+    private final SessionGuard guard;
 
     /**
      * @param material the identity whose roots decide
      * @param expected canonical expected server identity, or null (then this trust manager
      *     refuses every server)
      * @param authorizer server-side check after verification, or null
+     * @param guard ends the resumability of the sessions verified here, or null
      */
-    ConnectTrustManager(ConnectMaterial material, String expected, PeerAuthorizer authorizer) {
+    ConnectTrustManager(ConnectMaterial material, String expected, PeerAuthorizer authorizer, SessionGuard guard) {
         this.material = material;
         this.expected = expected;
         this.authorizer = authorizer;
+        this.guard = guard;
     }
 
     /**
@@ -135,6 +141,9 @@ public final class ConnectTrustManager extends X509ExtendedTrustManager {
             session.putValue(ConnectPeer.SESSION_KEY, peer);
             if (clientSide && expected != null) {
                 session.putValue(ConnectPeer.EXPECTED_KEY, expected);
+            }
+            if (guard != null) {
+                guard.register(session, chain);
             }
         }
         return peer;

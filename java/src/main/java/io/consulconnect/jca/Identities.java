@@ -65,6 +65,7 @@ final class Identities {
         PeerAuthorizer check = authorizer != null || !config.intentions()
                 ? authorizer
                 : new ConnectIntentions(material.identity());
-        return new ConnectTrustManager(material, expected, check);
+        return new ConnectTrustManager(material, expected, check,
+                new SessionGuard(material, config.resumableLifetime()));
     }
 }

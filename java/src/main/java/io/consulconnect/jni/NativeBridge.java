@@ -66,6 +66,15 @@ public final class NativeBridge {
     public static native boolean parseFlag(String key, String value);
 
     /**
+     * The documented default of a {@code consul.*} setting, from the core (the one place
+     * defaults are kept).
+     *
+     * @param key the setting, e.g. {@code consul.authz.cache-ttl}
+     * @return its default, or null when it has none
+     */
+    public static native String settingDefault(String key);
+
+    /**
      * Opens the identity configured by these properties (plus Consul's environment
      * variables), or shares the one already open with exactly the same properties.
      *

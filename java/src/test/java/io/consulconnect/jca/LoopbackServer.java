@@ -136,6 +136,18 @@ final class LoopbackServer implements AutoCloseable {
      * connection makes a full handshake.
      */
     static Seen connect(SSLContext client, int port, String... protocols) {
+        return connect(client, port, false, protocols);
+    }
+
+    /**
+     * {@link #connect(SSLContext, int, String...)}, keeping the session in the client's cache,
+     * so the next connection of {@code client} offers to resume it.
+     */
+    static Seen connectResuming(SSLContext client, int port, String... protocols) {
+        return connect(client, port, true, protocols);
+    }
+
+    private static Seen connect(SSLContext client, int port, boolean keepSession, String... protocols) {
         try (SSLSocket s = (SSLSocket) client.getSocketFactory().createSocket(InetAddress.getLoopbackAddress(), port)) {
             s.setSoTimeout(30_000);
             s.setTcpNoDelay(true);
@@ -152,7 +164,9 @@ final class LoopbackServer implements AutoCloseable {
                 throw new IOException("the server closed the connection without its byte");
             }
             Seen result = new Seen(ConnectPeer.of(session).orElse(null), chain(session.getPeerCertificates()), null);
-            session.invalidate();
+            if (!keepSession) {
+                session.invalidate();
+            }
             return result;
         } catch (SocketTimeoutException e) {
             throw new AssertionError("TLS connection timed out", e);

@@ -60,6 +60,15 @@ public class NativeBridgeTest {
     }
 
     @Test
+    public void settingDefaultsComeFromTheCore() {
+        String ttl = NativeBridge.settingDefault("consul.authz.cache-ttl");
+        assertNotNull(ttl);
+        assertTrue(ttl, NativeBridge.parseDuration("consul.authz.cache-ttl", ttl, false) > 0);
+        assertEquals("http://127.0.0.1:8500", NativeBridge.settingDefault("consul.address"));
+        assertEquals(null, NativeBridge.settingDefault("consul.no-such-key"));
+    }
+
+    @Test
     public void theShippedLibraryHasNoTestExports() {
         // The deliberate panic exists only in the test build (cargo feature test-exports),
         // which NativeTestHooksTest loads; the bundled library must not carry it.
