@@ -166,14 +166,15 @@ pub enum PathError {
 
 /// The one place that builds and checks a path (rustls-webpki): from `leaf` through
 /// `intermediates` to one of `roots`, signatures, validity at `now`, and the extended key
-/// usage for `usage`.
+/// usage for `usage`. Returns the intermediates the verified path went through (leaf
+/// side first, the anchor excluded).
 pub fn verify_path<'a>(
     leaf: &CertificateDer<'_>,
     roots: impl IntoIterator<Item = &'a CertificateDer<'a>>,
     intermediates: &[CertificateDer<'_>],
     now: SystemTime,
     usage: Usage,
-) -> std::result::Result<(), PathError> {
+) -> std::result::Result<Vec<CertificateDer<'static>>, PathError> {
     let anchors = roots
         .into_iter()
         .filter_map(|r| webpki::anchor_from_trusted_cert(r).ok())
@@ -196,7 +197,11 @@ pub fn verify_path<'a>(
         None,
         None,
     )
-    .map(|_| ())
+    .map(|path| {
+        path.intermediate_certificates()
+            .map(|c| c.der().into_owned())
+            .collect()
+    })
     .map_err(PathError::Path)
 }
 
@@ -215,14 +220,16 @@ pub fn verify_chain(
         .chain(extra_intermediates.iter())
         .map(|c| CertificateDer::from(c.as_ref()))
         .collect();
-    verify_path(leaf, roots, &intermediates, now, usage).map_err(|e| {
-        match e {
-            PathError::NoAnchors => CertificateError::NoUsableRoot,
-            PathError::BadLeaf(e) => CertificateError::UnusableLeaf(e.to_string()),
-            PathError::Path(e) => classify_webpki(e),
-        }
-        .into()
-    })
+    verify_path(leaf, roots, &intermediates, now, usage)
+        .map(|_| ())
+        .map_err(|e| {
+            match e {
+                PathError::NoAnchors => CertificateError::NoUsableRoot,
+                PathError::BadLeaf(e) => CertificateError::UnusableLeaf(e.to_string()),
+                PathError::Path(e) => classify_webpki(e),
+            }
+            .into()
+        })
 }
 
 fn classify_webpki(e: webpki::Error) -> CertificateError {

@@ -22,9 +22,9 @@ use super::reason::DenyReason;
 use crate::error::{clip, Error};
 use crate::identity::Roots;
 use crate::spiffe::ServiceId;
-use crate::x509::{colon_hex, unix_seconds, Usage, MAX_CERT_LEN};
+use crate::x509::{colon_hex, unix_seconds, verify_path, PathError, Usage, MAX_CERT_LEN};
 use rustls::pki_types::{CertificateDer, UnixTime};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -220,45 +220,23 @@ fn verify_signatures<C: AsRef<[u8]>>(
                 .map(|c| CertificateDer::from(c.as_ref())),
         )
         .collect();
-    let anchors: Vec<_> = roots
-        .roots
-        .iter()
-        .filter_map(|r| webpki::anchor_from_trusted_cert(&r.cert).ok())
-        .collect();
-    if anchors.is_empty() {
-        return Err(DenyReason::NoRoots);
-    }
     let leaf = CertificateDer::from(chain[0].as_ref());
-    let ee = webpki::EndEntityCert::try_from(&leaf).map_err(|e| DenyReason::Malformed {
-        index: 0,
-        detail: format!("not a usable end-entity certificate: {e}"),
+    let anchors = roots.roots.iter().map(|r| &r.cert);
+    let path = verify_path(&leaf, anchors, &intermediates, now, usage).map_err(|e| match e {
+        PathError::NoAnchors => DenyReason::NoRoots,
+        PathError::BadLeaf(e) => DenyReason::Malformed {
+            index: 0,
+            detail: format!("not a usable end-entity certificate: {e}"),
+        },
+        PathError::Path(e) => map_webpki(e, usage),
     })?;
-    let time = UnixTime::since_unix_epoch(now.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO));
-    let eku = match usage {
-        Usage::Client => webpki::KeyUsage::client_auth(),
-        Usage::Server => webpki::KeyUsage::server_auth(),
-    };
-    let path = ee
-        .verify_for_usage(
-            webpki::ALL_VERIFICATION_ALGS,
-            &anchors,
-            &intermediates,
-            time,
-            eku,
-            None,
-            None,
-        )
-        .map_err(|e| map_webpki(e, usage))?;
 
     let mut not_after = i64::MAX;
-    let mut path_certs = Vec::new();
-    for cert in path.intermediate_certificates() {
-        let der = cert.der();
+    for der in &path {
         let parsed = X509Certificate::from_der(der.as_ref()).map_err(|e| {
             DenyReason::ChainInvalid(format!("an intermediate of the path does not parse: {e}"))
         })?;
         not_after = not_after.min(parsed.1.validity().not_after.timestamp());
-        path_certs.push(der);
     }
     // Besides the path, a presented certificate may be one Consul itself publishes with the
     // current roots: after a CA rotation Consul's leaves carry the new root cross-signed
@@ -271,7 +249,7 @@ fn verify_signatures<C: AsRef<[u8]>>(
     };
     for (i, der) in presented.iter().enumerate() {
         let der = der.as_ref();
-        let known = path_certs.iter().any(|c| c.as_ref() == der) || published(der);
+        let known = path.iter().any(|c| c.as_ref() == der) || published(der);
         let repeated = presented[..i].iter().any(|p| p.as_ref() == der);
         if !known || repeated {
             return Err(DenyReason::UnusedCertificate { index: i + 1 });
