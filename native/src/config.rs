@@ -592,8 +592,11 @@ fn read_token(
     env_file: Option<String>,
 ) -> Result<Option<Secret>> {
     let from_file = |key: &str, path: String| -> Result<Secret> {
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| Error::config(key, format!("cannot read token file {path}: {e}")))?;
+        // The file's text is the token: zeroed when dropped, like the `Secret` made of it.
+        let text = zeroize::Zeroizing::new(
+            std::fs::read_to_string(&path)
+                .map_err(|e| Error::config(key, format!("cannot read token file {path}: {e}")))?,
+        );
         let token = text.trim();
         if token.is_empty() {
             return Err(Error::config(key, format!("token file {path} is empty")));
@@ -818,6 +821,48 @@ mod tests {
             parse_duration_allowing_zero("k", "0s").unwrap(),
             Duration::ZERO
         );
+    }
+
+    #[test]
+    fn every_duration_setting_is_bounded_and_the_error_names_it() {
+        // A longer value used to overflow `Instant` arithmetic (a panic, inside the
+        // intentions watch a silent end of invalidation); each is refused at parse time.
+        let files = [
+            (IDENTITY_SOURCE, "files"),
+            (FILES_KEY, "/k.pem"),
+            (FILES_CHAIN, "/c.pem"),
+            (FILES_ROOTS, "/r.pem"),
+        ];
+        for key in [
+            REQUEST_TIMEOUT,
+            WATCH_WAIT,
+            AUTHZ_CACHE_TTL,
+            AUTHZ_MAX_STALE,
+            FILES_POLL_INTERVAL,
+        ] {
+            let props = |value: &str| {
+                let mut p: BTreeMap<String, String> = [(SERVICE, "trino"), (key, value)]
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                if key == FILES_POLL_INTERVAL {
+                    p.extend(files.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+                }
+                p
+            };
+            // Consul itself caps a blocking query's wait at 10 minutes.
+            let longest = if key == WATCH_WAIT { "10m" } else { "365d" };
+            Settings::from_sources(&props(longest), |_| None)
+                .unwrap_or_else(|e| panic!("{key}={longest}: {e}"));
+            for too_long in ["366d", "100000000000h"] {
+                let e = Settings::from_sources(&props(too_long), |_| None).unwrap_err();
+                let text = e.to_string();
+                assert!(
+                    e.is_invalid_argument() && text.contains(key),
+                    "{key}={too_long}: {text}"
+                );
+            }
+        }
     }
 
     #[test]

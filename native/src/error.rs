@@ -240,15 +240,60 @@ impl Error {
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Shortens untrusted text before it goes into an error message.
+/// Makes untrusted text safe to put into an error message (and so into a log line): at
+/// most 200 bytes (then `…`), and every control character and every invisible
+/// direction or width formatting character (U+200B–U+200F, U+202A–U+202E, U+2066–U+2069,
+/// U+FEFF) written as an escape such as `\n` or `\u{202e}`, so a peer's text can neither
+/// start a forged log line nor reorder what an operator reads.
 pub(crate) fn clip(text: &str) -> String {
     const MAX: usize = 200;
-    if text.len() <= MAX {
-        return text.to_string();
-    }
-    let mut end = MAX;
+    let mut end = text.len().min(MAX);
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}…", &text[..end])
+    let mut out = String::with_capacity(end + 8);
+    for c in text[..end].chars() {
+        if c.is_control() || is_invisible_format(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if end < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// Zero-width and bidirectional formatting characters (Unicode category Cf that matter
+/// for display): they change how a line reads without being seen.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clip;
+
+    #[test]
+    fn clip_escapes_what_could_forge_or_reorder_a_log_line() {
+        assert_eq!(
+            clip("spiffe://td/svc/web\n2026-01-01 INFO allowed admin"),
+            "spiffe://td/svc/web\\n2026-01-01 INFO allowed admin"
+        );
+        assert_eq!(clip("a\r\u{1b}[31mb\u{0}"), "a\\r\\u{1b}[31mb\\u{0}");
+        assert_eq!(clip("evil\u{202e}txt.exe"), "evil\\u{202e}txt.exe");
+        assert_eq!(clip("zero\u{200b}width"), "zero\\u{200b}width");
+        // Printable text, non-ASCII included, is kept as it is.
+        assert_eq!(clip("café/ns/default"), "café/ns/default");
+    }
+
+    #[test]
+    fn clip_bounds_length_on_a_char_boundary() {
+        let long = "é".repeat(150); // 300 bytes
+        let clipped = clip(&long);
+        assert!(clipped.ends_with('…'));
+        assert_eq!(clipped.chars().count(), 101);
+        assert_eq!(clip("short"), "short");
+    }
 }

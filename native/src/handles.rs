@@ -13,9 +13,11 @@ use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::identity::Identity;
 use arc_swap::ArcSwap;
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
+use zeroize::Zeroize;
 
 /// One open identity as the FFI layers see it.
 #[derive(Debug)]
@@ -61,8 +63,23 @@ impl Handle {
 
 struct Entry {
     handle: Arc<Handle>,
-    properties: BTreeMap<String, String>,
+    /// SHA-256 of the properties that opened it ([`fingerprint`]): enough to share an
+    /// identity between identical configurations without keeping `consul.token` in
+    /// plain text for the life of the process.
+    fingerprint: [u8; 32],
     refs: usize,
+}
+
+/// A digest of a property map, each key and value length-prefixed (no two maps share one).
+fn fingerprint(properties: &BTreeMap<String, String>) -> [u8; 32] {
+    let mut digest = Sha256::new();
+    for (key, value) in properties {
+        for part in [key, value] {
+            digest.update((part.len() as u64).to_le_bytes());
+            digest.update(part.as_bytes());
+        }
+    }
+    digest.finalize().into()
 }
 
 #[derive(Default)]
@@ -78,13 +95,17 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Opens (or shares) the identity configured by `properties` plus the process
 /// environment. Returns the handle id; every successful `open` needs one [`close`].
-pub fn open(properties: BTreeMap<String, String>) -> Result<u64> {
+pub fn open(mut properties: BTreeMap<String, String>) -> Result<u64> {
+    let print = fingerprint(&properties);
+    // The settings keep the token in a zeroizing `Secret`; the caller's copy goes now.
+    let settings = Settings::from_properties(&properties);
+    properties.values_mut().for_each(Zeroize::zeroize);
     let mut entries = REGISTRY.entries.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(entry) = entries.iter_mut().find(|e| e.properties == properties) {
+    if let Some(entry) = entries.iter_mut().find(|e| e.fingerprint == print) {
         entry.refs += 1;
         return Ok(entry.handle.id);
     }
-    let settings = Settings::from_properties(&properties)?;
+    let settings = settings?;
     let identity = Identity::open(settings)?;
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let handle = Arc::new(Handle {
@@ -95,7 +116,7 @@ pub fn open(properties: BTreeMap<String, String>) -> Result<u64> {
     });
     entries.push(Entry {
         handle: handle.clone(),
-        properties,
+        fingerprint: print,
         refs: 1,
     });
     REGISTRY.lookup.rcu(|map| {
@@ -143,4 +164,31 @@ pub fn with<R>(id: u64, f: impl FnOnce(&Handle) -> Result<R>) -> Result<R> {
         Error::InvalidArgument(format!("no open identity with handle {id} (closed?)"))
     })?;
     f(handle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fingerprint;
+    use std::collections::BTreeMap;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn identical_configurations_share_and_others_do_not() {
+        let a = map(&[("consul.service", "trino"), ("consul.token", "t1")]);
+        assert_eq!(fingerprint(&a), fingerprint(&a.clone()));
+        // Another token is another identity (it may be refused where this one is not).
+        let b = map(&[("consul.service", "trino"), ("consul.token", "t2")]);
+        assert_ne!(fingerprint(&a), fingerprint(&b));
+        // Length prefixes: moving text between key and value changes the digest.
+        assert_ne!(
+            fingerprint(&map(&[("ab", "c")])),
+            fingerprint(&map(&[("a", "bc")]))
+        );
+    }
 }

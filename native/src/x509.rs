@@ -315,6 +315,27 @@ pub fn signing_key(pkcs8_der: &[u8]) -> Result<Arc<dyn rustls::sign::SigningKey>
     })
 }
 
+/// PEM text of a private key (PKCS#8 DER), the same text [`to_pem`] gives, built in one
+/// zeroizing buffer sized up front (with `room` bytes more for what the caller appends,
+/// e.g. the certificate chain): no copy of the key or of its base64 text is left behind
+/// unzeroed, which `pem::encode` and a growing `String` would do.
+pub fn private_key_pem(pkcs8_der: &[u8], room: usize) -> Zeroizing<String> {
+    use base64::Engine;
+    const BEGIN: &str = "-----BEGIN PRIVATE KEY-----\r\n";
+    const END: &str = "-----END PRIVATE KEY-----\r\n";
+    let lines = pkcs8_der.len().div_ceil(48);
+    let capacity = BEGIN.len() + lines * (64 + 2) + END.len() + room;
+    let mut out = Zeroizing::new(String::with_capacity(capacity));
+    out.push_str(BEGIN);
+    for chunk in pkcs8_der.chunks(48) {
+        // 48 bytes are one 64-character line.
+        base64::engine::general_purpose::STANDARD.encode_string(chunk, &mut out);
+        out.push_str("\r\n");
+    }
+    out.push_str(END);
+    out
+}
+
 /// Encodes DER blocks as PEM text with the given label.
 pub fn to_pem(label: &str, blocks: &[&[u8]]) -> String {
     blocks
@@ -327,6 +348,19 @@ pub fn to_pem(label: &str, blocks: &[&[u8]]) -> String {
 mod tests {
     use super::*;
     use crate::error::Error;
+
+    #[test]
+    fn private_key_pem_is_exactly_what_pem_encoding_gives() {
+        for len in [0usize, 1, 47, 48, 49, 121, 138, 1218] {
+            let der: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+            let ours = private_key_pem(&der, 100);
+            assert_eq!(*ours, to_pem("PRIVATE KEY", &[&der]), "{len} bytes");
+            assert!(
+                ours.capacity() >= ours.len() + 100,
+                "room kept for the chain"
+            );
+        }
+    }
 
     #[test]
     fn colon_hex_matches_consul() {

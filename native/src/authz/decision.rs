@@ -133,7 +133,11 @@ impl DecisionSource for AgentDecisionSource {
                 return Err(Error::agent(ENDPOINT, "the background runtime stopped"))
             }
         };
-        Ok(verdict(answer.authorized, answer.reason))
+        // The agent's text goes into deny messages and logs: bounded and escaped.
+        Ok(verdict(
+            answer.authorized,
+            crate::error::clip(&answer.reason),
+        ))
     }
 }
 

@@ -751,3 +751,24 @@ fn shareable_across_threads() {
     check::<Authorization>();
     check::<AgentDecisionSource>();
 }
+
+#[test]
+fn the_longest_accepted_ttl_and_stale_bound_do_not_overflow_the_clock_arithmetic() {
+    // 365 days is the longest duration setting accepted (config::MAX_DURATION).
+    let year = crate::config::MAX_DURATION.as_secs();
+    let Fixture {
+        ca, source, authz, ..
+    } = fixture(Fake::new(Mode::Allow), settings(year, year));
+    let chain = [ca.issue(LeafSpec::service("web"))];
+    let (t0, wall) = (Instant::now(), SystemTime::now());
+    assert!(authz.authorize_at(&chain, t0, wall).is_allowed());
+    assert_eq!(authz.authorize_at(&chain, t0, wall).origin(), Origin::Cache);
+    // A year and a second later (monotonic) with the agent down: no panic, and no allow
+    // either — the entry's deadlines are capped by the certificate's validity.
+    source.set(Mode::Fail);
+    let later = t0 + Duration::from_secs(year + 1);
+    assert_eq!(
+        code(&authz.authorize_at(&chain, later, wall)),
+        "agent-unavailable"
+    );
+}

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
+use zeroize::Zeroizing;
 
 /// Largest response body accepted from the agent.
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -359,7 +360,7 @@ async fn read_body(
     endpoint: &str,
     mut resp: reqwest::Response,
     want_index: bool,
-) -> Result<(Vec<u8>, Option<u64>)> {
+) -> Result<(Zeroizing<Vec<u8>>, Option<u64>)> {
     let status = resp.status();
     if status.is_redirection() {
         let location = resp
@@ -388,7 +389,11 @@ async fn read_body(
     if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
         return Err(Error::agent(endpoint, "response larger than 8 MiB"));
     }
-    let mut body = Vec::new();
+    // The leaf's answer carries its private key: the body is zeroed when dropped, and grown
+    // by hand so that no reallocation leaves an unzeroed copy behind.
+    let mut body = Zeroizing::new(Vec::with_capacity(
+        resp.content_length().map_or(0, |n| n as usize), // ≤ MAX_BODY, checked above
+    ));
     while let Some(chunk) = resp
         .chunk()
         .await
@@ -397,12 +402,15 @@ async fn read_body(
         if body.len() + chunk.len() > MAX_BODY {
             return Err(Error::agent(endpoint, "response larger than 8 MiB"));
         }
-        body.extend_from_slice(&chunk);
+        append_zeroizing(&mut body, &chunk);
     }
     if !status.is_success() {
         let text = String::from_utf8_lossy(&body);
         let hint = match status.as_u16() {
-            403 => " (the ACL token lacks permission: the node needs service:write on its service)",
+            403 => {
+                " (the ACL token lacks a permission; the node's token needs `service \"<its service>\" \
+                 { policy = \"write\", intentions = \"read\" }`, see the README's ACL policy)"
+            }
             _ => "",
         };
         return Err(Error::agent(
@@ -419,7 +427,19 @@ async fn read_body(
     Ok((body, index))
 }
 
-fn decode<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T> {
+/// Appends to a zeroizing buffer without leaving the old allocation unzeroed: when it must
+/// grow, the bytes move to a new buffer and the old one is zeroed as it is dropped.
+fn append_zeroizing(body: &mut Zeroizing<Vec<u8>>, bytes: &[u8]) {
+    let needed = body.len() + bytes.len();
+    if needed > body.capacity() {
+        let mut bigger = Zeroizing::new(Vec::with_capacity(needed.max(body.capacity() * 2)));
+        bigger.extend_from_slice(body);
+        *body = bigger;
+    }
+    body.extend_from_slice(bytes);
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T> {
     serde_json::from_slice(body)
         .map_err(|e| Error::agent(endpoint, format!("unexpected response body: {e}")))
 }
@@ -442,7 +462,7 @@ fn describe(e: &reqwest::Error) -> String {
     text
 }
 
-fn validate_roots(endpoint: &str, roots: &CaRoots) -> Result<()> {
+pub(crate) fn validate_roots(endpoint: &str, roots: &CaRoots) -> Result<()> {
     if roots.trust_domain.trim().is_empty() {
         return Err(Error::agent(endpoint, "roots without a trust domain"));
     }

@@ -71,10 +71,11 @@ impl PemSink {
             ))
             .into());
         }
-        let mut key_chain =
-            Zeroizing::new(x509::to_pem("PRIVATE KEY", &[&snapshot.leaf.key_pkcs8]));
         let chain: Vec<&[u8]> = snapshot.leaf.chain.iter().map(|c| c.as_ref()).collect();
-        key_chain.push_str(&x509::to_pem("CERTIFICATE", &chain));
+        let chain = x509::to_pem("CERTIFICATE", &chain);
+        // One zeroizing buffer with room for the chain: appending never reallocates.
+        let mut key_chain = x509::private_key_pem(&snapshot.leaf.key_pkcs8, chain.len());
+        key_chain.push_str(&chain);
         let roots: Vec<&[u8]> = snapshot
             .roots
             .roots

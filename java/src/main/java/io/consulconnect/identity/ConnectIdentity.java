@@ -42,15 +42,17 @@ public final class ConnectIdentity implements AutoCloseable {
     }
 
     /**
-     * Waits for the first snapshot.
+     * Waits for the first snapshot. Returns its generation, not the snapshot: a snapshot
+     * carries a copy of the private key, which its holder must
+     * {@linkplain IdentitySnapshot#destroyKey() zero}; callers that only wait must not get one
+     * to drop.
      *
      * @param timeout how long to wait
-     * @return the snapshot
+     * @return the generation of the first snapshot
      * @throws io.consulconnect.ConnectFailureException on timeout, with the last error
      */
-    public IdentitySnapshot awaitReady(Duration timeout) {
-        NativeBridge.waitReady(handle(), timeout.toMillis());
-        return snapshot().orElseThrow();
+    public long awaitReady(Duration timeout) {
+        return NativeBridge.waitReady(handle(), timeout.toMillis());
     }
 
     /**

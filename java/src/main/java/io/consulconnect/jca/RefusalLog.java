@@ -1,6 +1,7 @@
 package io.consulconnect.jca;
 
 import io.consulconnect.LogBudget;
+import io.consulconnect.LogText;
 import javax.net.ssl.SSLSession;
 
 /**
@@ -30,6 +31,6 @@ final class RefusalLog {
         String peer = session == null || session.getPeerHost() == null
                 ? "a TLS " + (clientSide ? "server" : "client")
                 : "the TLS " + (clientSide ? "server " : "client ") + session.getPeerHost() + ":" + session.getPeerPort();
-        LOG.log(System.Logger.Level.WARNING, "consul-connect: refused " + peer + ": " + reason);
+        LOG.log(System.Logger.Level.WARNING, "consul-connect: refused " + peer + ": " + LogText.printable(reason));
     }
 }

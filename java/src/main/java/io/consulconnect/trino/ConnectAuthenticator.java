@@ -15,7 +15,8 @@ import java.util.List;
 /**
  * Trino's view of Consul Connect authorization: the client's chain is verified against
  * the current Consul roots and authorized by Consul intentions in the native core; the
- * principal is the client's service name (or SPIFFE ID). Every failure is a deny.
+ * principal is the client's service name (or SPIFFE ID). Every failure is a deny; the client
+ * learns the reason's code only, the server log the full reason ({@link DenyLog}).
  */
 public final class ConnectAuthenticator implements CertificateAuthenticator {
     private final ConnectIdentity identity;
@@ -30,11 +31,11 @@ public final class ConnectAuthenticator implements CertificateAuthenticator {
         try {
             return new BasicPrincipal(NativeBridge.authorize(identity.handle(), encode(certificates)));
         } catch (ConnectAccessDeniedException e) {
-            throw deny(certificates, e.getMessage());
+            throw deny(certificates, e.code(), e.getMessage());
         } catch (IllegalArgumentException e) {
-            throw deny(certificates, "invalid client certificate: " + e.getMessage());
+            throw deny(certificates, "invalid-certificate", "invalid client certificate: " + e.getMessage());
         } catch (ConnectFailureException | IllegalStateException e) {
-            throw deny(certificates, "cannot authorize: " + e.getMessage());
+            throw deny(certificates, "unavailable", "cannot authorize: " + e.getMessage());
         }
     }
 
@@ -53,8 +54,13 @@ public final class ConnectAuthenticator implements CertificateAuthenticator {
         return chain;
     }
 
-    private AccessDeniedException deny(List<X509Certificate> certificates, String reason) {
-        denyLog.denied(certificates, reason);
-        return new AccessDeniedException("Consul Connect: " + reason);
+    /**
+     * Logs the full reason for the operator and gives the client only the reason's code:
+     * the reason can name intentions, the trust domain or the agent's errors, which are not
+     * the client's to learn.
+     */
+    private AccessDeniedException deny(List<X509Certificate> certificates, String code, String reason) {
+        denyLog.denied(certificates, code, reason);
+        return new AccessDeniedException("Consul Connect refused the client certificate (" + code + ")");
     }
 }

@@ -2,6 +2,7 @@ package io.consulconnect.trino;
 
 import io.consulconnect.Certificates;
 import io.consulconnect.LogBudget;
+import io.consulconnect.LogText;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.logging.Logger;
@@ -20,11 +21,13 @@ final class DenyLog {
      * Logs one refusal.
      *
      * @param certificates the chain the client presented (may be empty)
-     * @param reason why it was refused
+     * @param code the reason's code (what the client is told)
+     * @param reason why it was refused, in full
      */
-    void denied(List<X509Certificate> certificates, String reason) {
+    void denied(List<X509Certificate> certificates, String code, String reason) {
         if (budget.allow(LOG::warning)) {
-            LOG.warning("consul-connect: denied " + describe(certificates) + ": " + reason);
+            LOG.warning("consul-connect: denied " + describe(certificates) + " (" + code + "): "
+                    + LogText.printable(reason));
         }
     }
 
@@ -33,10 +36,12 @@ final class DenyLog {
         if (certificates == null || certificates.isEmpty()) {
             return "a client without a certificate";
         }
+        // What the certificate claims, before or without verification: escaped, never trusted.
         List<String> uris = Certificates.uris(certificates.get(0));
         if (!uris.isEmpty()) {
-            return String.join(",", uris);
+            return LogText.printable(String.join(",", uris));
         }
-        return "a client certificate without a URI (" + certificates.get(0).getSubjectX500Principal() + ")";
+        return "a client certificate without a URI ("
+                + LogText.printable(certificates.get(0).getSubjectX500Principal().toString()) + ")";
     }
 }

@@ -78,8 +78,10 @@ public final class SslHandshakeBenchmark {
                     "consul.service", "trino"));
             ConnectIdentity web = ConnectIdentity.open(Map.of("consul.address", consul.address(),
                     "consul.service", "web"));
-            IdentitySnapshot trinoSnap = trino.awaitReady(Duration.ofSeconds(30));
-            IdentitySnapshot webSnap = web.awaitReady(Duration.ofSeconds(30));
+            trino.awaitReady(Duration.ofSeconds(30));
+            IdentitySnapshot trinoSnap = trino.snapshot().orElseThrow();
+            web.awaitReady(Duration.ofSeconds(30));
+            IdentitySnapshot webSnap = web.snapshot().orElseThrow();
 
             Map<String, SSLContext[]> setups = new java.util.LinkedHashMap<>();
             setups.put("ConsulConnect", new SSLContext[] {ourServer, ourClient});

@@ -33,8 +33,10 @@ public class ConnectIdentityTest {
     @Test
     public void snapshotCarriesAVerifiableLeafAndItsKey() throws Exception {
         try (ConnectIdentity identity = ConnectIdentity.open(props("trino"))) {
-            IdentitySnapshot snap = identity.awaitReady(Duration.ofSeconds(30));
-            assertTrue(snap.generation() >= 1);
+            long ready = identity.awaitReady(Duration.ofSeconds(30));
+            IdentitySnapshot snap = identity.snapshot().orElseThrow();
+            assertTrue(ready >= 1);
+            assertTrue(snap.generation() >= ready);
             assertEquals(snap.generation(), identity.generation());
             assertTrue(snap.spiffeId(), snap.spiffeId().endsWith("/svc/trino"));
             assertTrue(snap.spiffeId().startsWith("spiffe://" + snap.trustDomain() + "/"));
@@ -90,7 +92,8 @@ public class ConnectIdentityTest {
     @Test
     public void caRotationReachesTheSnapshot() throws Exception {
         try (ConnectIdentity identity = ConnectIdentity.open(props("rotating"))) {
-            IdentitySnapshot before = identity.awaitReady(Duration.ofSeconds(30));
+            identity.awaitReady(Duration.ofSeconds(30));
+            IdentitySnapshot before = identity.snapshot().orElseThrow();
             consul.rotateCa();
             Instant deadline = Instant.now().plusSeconds(30);
             IdentitySnapshot after = before;

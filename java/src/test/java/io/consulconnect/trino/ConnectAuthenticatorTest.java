@@ -96,10 +96,15 @@ public class ConnectAuthenticatorTest {
         // Cached path: same answer.
         assertEquals("web", auth.authenticate(chain(consul.leaf("web")[0])).getName());
 
-        AccessDeniedException denied = assertThrows(AccessDeniedException.class,
-                () -> auth.authenticate(chain(consul.leaf("evil")[0])));
-        String message = denied.getMessage().toLowerCase(Locale.ROOT);
-        assertTrue(message, message.contains("intention") && message.contains("evil") && message.contains("deny"));
+        try (DenyLogCapture log = new DenyLogCapture()) {
+            AccessDeniedException denied = assertThrows(AccessDeniedException.class,
+                    () -> auth.authenticate(chain(consul.leaf("evil")[0])));
+            // The client learns the code only; the operator reads Consul's reason in the log.
+            assertEquals("Access Denied: Consul Connect refused the client certificate (denied)", denied.getMessage());
+            String line = log.last().toLowerCase(Locale.ROOT);
+            assertTrue(line, line.contains("svc/evil") && line.contains("(denied)") && line.contains("intention")
+                    && line.contains("deny"));
+        }
     }
 
     @Test
@@ -157,9 +162,14 @@ public class ConnectAuthenticatorTest {
     public void certificateFromAnotherConsulIsDenied() throws Exception {
         CertificateAuthenticator auth = authenticator(Map.of());
         try (ConsulDevAgent other = ConsulDevAgent.start()) {
-            AccessDeniedException e = assertThrows(AccessDeniedException.class,
-                    () -> auth.authenticate(chain(other.leaf("web")[0])));
-            assertTrue(e.getMessage(), e.getMessage().contains("trust domain") || e.getMessage().contains("issuer"));
+            try (DenyLogCapture log = new DenyLogCapture()) {
+                AccessDeniedException e = assertThrows(AccessDeniedException.class,
+                        () -> auth.authenticate(chain(other.leaf("web")[0])));
+                assertTrue(e.getMessage(), e.getMessage().endsWith("(foreign-trust-domain)"));
+                // Neither trust domain reaches the client; both are in the log.
+                assertTrue(e.getMessage(), !e.getMessage().contains(".consul"));
+                assertTrue(log.last(), log.last().contains("trust domain"));
+            }
         }
     }
 
@@ -167,8 +177,11 @@ public class ConnectAuthenticatorTest {
     public void missingCertificateIsDenied() {
         CertificateAuthenticator auth = authenticator(Map.of());
         // The same refusal (empty-chain) the core gives any empty chain.
-        AccessDeniedException e = assertThrows(AccessDeniedException.class, () -> auth.authenticate(List.of()));
-        assertTrue(e.getMessage(), e.getMessage().contains("no peer certificate"));
+        try (DenyLogCapture log = new DenyLogCapture()) {
+            AccessDeniedException e = assertThrows(AccessDeniedException.class, () -> auth.authenticate(List.of()));
+            assertEquals("Access Denied: Consul Connect refused the client certificate (empty-chain)", e.getMessage());
+            assertTrue(log.last(), log.last().contains("no peer certificate"));
+        }
     }
 
     @Test
