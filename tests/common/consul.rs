@@ -19,7 +19,14 @@ pub enum Mode {
     /// A single bootstrapped server with a data directory: state (CA, trust domain,
     /// intentions) survives a restart.
     Persistent,
+    /// `consul agent -dev` with ACLs on and `default_policy = "deny"` (so the default
+    /// intention action is deny too). [`Consul::request`] sends [`MANAGEMENT_TOKEN`];
+    /// [`Consul::request_as`] sends another token.
+    Acl,
 }
+
+/// The bootstrap (`initial_management`) token of a [`Mode::Acl`] agent.
+pub const MANAGEMENT_TOKEN: &str = "6b1f9d52-3c4e-4a7b-9f20-8d5e1c7a0b31";
 
 /// A running Consul agent.
 pub struct Consul {
@@ -135,6 +142,13 @@ impl Consul {
                     .arg(format!("-data-dir={}", data.display()))
                     .arg("-hcl=connect { enabled = true }");
             }
+            Mode::Acl => {
+                cmd.arg("-dev").arg(format!(
+                    "-hcl=acl {{\n  enabled = true\n  default_policy = \"deny\"\n  \
+                     enable_token_persistence = false\n  \
+                     tokens {{ initial_management = \"{MANAGEMENT_TOKEN}\" }}\n}}"
+                ));
+            }
         }
         cmd.args([
             "-bind=127.0.0.1",
@@ -167,10 +181,18 @@ impl Consul {
                     panic!("consul exited early ({status}):\n{}", self.log());
                 }
             }
-            if let Ok(body) = http_get(&roots) {
-                if body.contains("\"RootCert\"") {
-                    return;
-                }
+            // The roots need no ACL token; with ACLs, also wait for the management token.
+            let roots_ready = http_get(&roots).is_ok_and(|body| body.contains("\"RootCert\""));
+            let acl_ready = self.mode != Mode::Acl
+                || http_request_with_token(
+                    "GET",
+                    &format!("{}/v1/acl/token/self", self.http_addr()),
+                    None,
+                    Some(MANAGEMENT_TOKEN),
+                )
+                .is_ok_and(|(status, _)| status == 200);
+            if roots_ready && acl_ready {
+                return;
             }
             if Instant::now() > deadline {
                 panic!("consul did not become ready in 60s:\n{}", self.log());
@@ -205,9 +227,44 @@ impl Consul {
     }
 
     /// Issues an HTTP request against the agent and returns (status, body).
+    /// In [`Mode::Acl`], with the management token.
     pub fn request(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-        http_request(method, &format!("{}{}", self.http_addr(), path), body)
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+        let token = (self.mode == Mode::Acl).then_some(MANAGEMENT_TOKEN);
+        self.request_as(token, method, path, body)
+    }
+
+    /// Issues an HTTP request with `token` (none: no `X-Consul-Token` header).
+    pub fn request_as(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> (u16, String) {
+        http_request_with_token(
+            method,
+            &format!("{}{}", self.http_addr(), path),
+            body,
+            token,
+        )
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// [`Mode::Acl`]: creates an ACL policy `name` with these HCL `rules` and a token
+    /// carrying only it (both with the management token); returns the token's secret.
+    pub fn create_token(&self, name: &str, rules: &str) -> String {
+        let policy = serde_json::json!({ "Name": name, "Rules": rules }).to_string();
+        let (status, text) = self.request("PUT", "/v1/acl/policy", Some(&policy));
+        assert_eq!(status, 200, "creating policy {name}: {text}");
+        let token = serde_json::json!({
+            "Description": format!("test token with policy {name}"),
+            "Policies": [{ "Name": name }],
+        })
+        .to_string();
+        let (status, text) = self.request("PUT", "/v1/acl/token", Some(&token));
+        assert_eq!(status, 200, "creating token for {name}: {text}");
+        let token: serde_json::Value = serde_json::from_str(&text).expect("token JSON");
+        token["SecretID"].as_str().expect("SecretID").to_string()
     }
 }
 
@@ -235,6 +292,16 @@ pub fn http_get(url: &str) -> Result<String, String> {
 
 /// Sends one request with `Connection: close` and returns (status, body).
 pub fn http_request(method: &str, url: &str, body: Option<&str>) -> Result<(u16, String), String> {
+    http_request_with_token(method, url, body, None)
+}
+
+/// [`http_request`] with an `X-Consul-Token` header when `token` is given.
+pub fn http_request_with_token(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+    token: Option<&str>,
+) -> Result<(u16, String), String> {
     use std::io::Write;
     let rest = url.strip_prefix("http://").ok_or("only http:// URLs")?;
     let (host, path) = rest
@@ -244,9 +311,10 @@ pub fn http_request(method: &str, url: &str, body: Option<&str>) -> Result<(u16,
     let mut stream = std::net::TcpStream::connect(host).map_err(|e| e.to_string())?;
     stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
     let body = body.unwrap_or("");
+    let token = token.map_or(String::new(), |t| format!("X-Consul-Token: {t}\r\n"));
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n{token}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .map_err(|e| e.to_string())?;
