@@ -114,7 +114,10 @@ public final class ConnectJvm {
     static ConnectTrustManager trustManager(ConnectMaterial material) {
         ConnectMaterial.Generation g = material.current();
         String expected = g == null ? null : expected(config(), g);
-        return new ConnectTrustManager(material, expected, null, null);
+        // Trino's Jetty server and clients keep the JDK's 24 h session timeout: the guard ends
+        // resumption when the peer's chain expires or our roots/leaf change.
+        return new ConnectTrustManager(material, expected, null,
+                new SessionGuard(material, config().resumableLifetime()));
     }
 
     /** {@link ConnectConfig#EXPECT} when set, else the service of our own leaf. */
