@@ -32,6 +32,12 @@ pub struct Handle {
 }
 
 impl Handle {
+    /// The authorizer's invalidation epoch (it grows with every intentions change), or 0
+    /// while no authorizer runs. One atomic read; never starts the authorizer.
+    pub fn decision_epoch(&self) -> u64 {
+        self.authorizer.get().map_or(0, Authorizer::epoch)
+    }
+
     /// The authorizer (decision cache + intentions watch), started on first use. Fails
     /// when no target service is configured.
     pub fn authorizer(&self) -> Result<&Authorizer> {

@@ -448,6 +448,13 @@ impl Authorizer {
     }
 
     /// Counters and health.
+    /// The current invalidation epoch (grows with every intentions change and with
+    /// [`Authorizer::invalidate`]); one atomic read.
+    pub fn epoch(&self) -> u64 {
+        self.inner.invalidation.epoch()
+    }
+
+    /// Counters and health.
     pub fn status(&self) -> AuthzStatus {
         let watch = self.inner.invalidation.state();
         AuthzStatus {

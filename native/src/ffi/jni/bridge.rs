@@ -141,6 +141,20 @@ pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_generation<'local>
     })
 }
 
+/// `long NativeBridge.decisionEpoch(long handle)`: the authorizer's invalidation epoch
+/// (it grows with every intentions change), 0 while no authorizer runs; one atomic read.
+#[no_mangle]
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_decisionEpoch<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jlong {
+    guard(&mut env, |_| {
+        let id = handle_arg(handle)?;
+        Ok(handles::with(id, |h| Ok(h.decision_epoch() as i64))?)
+    })
+}
+
 /// `long NativeBridge.waitReady(long handle, long timeoutMillis)`: waits for the first
 /// snapshot and returns its generation; throws with the last error on timeout.
 #[no_mangle]

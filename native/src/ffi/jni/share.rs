@@ -73,6 +73,11 @@ fn bridge_methods() -> Vec<NativeMethod> {
             bridge::Java_io_consulconnect_jni_NativeBridge_generation as *mut c_void,
         ),
         method(
+            "decisionEpoch",
+            "(J)J",
+            bridge::Java_io_consulconnect_jni_NativeBridge_decisionEpoch as *mut c_void,
+        ),
+        method(
             "waitReady",
             "(JJ)J",
             bridge::Java_io_consulconnect_jni_NativeBridge_waitReady as *mut c_void,

@@ -1,5 +1,6 @@
 package io.consulconnect.jca;
 
+import io.consulconnect.jni.NativeBridge;
 import java.lang.ref.WeakReference;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -29,13 +30,14 @@ import javax.net.ssl.SSLSession;
  *       resumable lifetime ({@link ConnectConfig#resumableLifetime()}, at most the decision
  *       TTL {@code consul.authz.cache-ttl}) after verification, whichever comes first; a
  *       session whose deadline is less than a second away is invalidated at once;</li>
- *   <li>when the identity's roots/leaf generation changes (one atomic read per check).</li>
+ *   <li>when the identity's roots/leaf generation or the authorizer's intentions epoch
+ *       changes (two atomic reads in native code per check), so a revoked intention ends
+ *       resumption within about a second.</li>
  * </ul>
  *
- * <p>One daemon thread per JVM checks every guard each second. Intention changes are not
- * visible from Java (the core's intentions epoch is not exported), so a revoked intention
- * still resumes for up to the decision TTL; our {@code SSLContext}s also set the JDK's
- * session timeout to that lifetime, which bounds it exactly.
+ * <p>One daemon thread per JVM checks every guard each second. Our {@code SSLContext}s also
+ * set the JDK's session timeout to the resumable lifetime, which bounds it exactly even
+ * between two checks.
  */
 final class SessionGuard {
     private static final long PERIOD_MILLIS = 1_000;
@@ -47,7 +49,10 @@ final class SessionGuard {
     private final long lifetimeMillis;
     /** Registered sessions (weakly) and their deadlines, epoch millis. */
     private final Map<WeakReference<SSLSession>, Long> sessions = new ConcurrentHashMap<>();
-    private volatile long generation = -1;
+    /** The generation and intentions epoch the registered sessions were verified under. */
+    private volatile State seen = new State(-1, -1);
+
+    private record State(long generation, long decisions) {}
     private volatile boolean enrolled;
 
     /**
@@ -71,8 +76,8 @@ final class SessionGuard {
         for (X509Certificate c : chain) {
             deadline = Math.min(deadline, c.getNotAfter().getTime());
         }
-        long current = material.identity().generation();
-        if (generation != current) {
+        State current = current();
+        if (!seen.equals(current)) {
             invalidateAll(current);
         }
         if (deadline - now < PERIOD_MILLIS) {
@@ -87,8 +92,8 @@ final class SessionGuard {
 
     /** Invalidates what is due; drops what is gone. */
     void sweep() {
-        long current = material.identity().generation();
-        if (generation != current) {
+        State current = current();
+        if (!seen.equals(current)) {
             invalidateAll(current);
             return;
         }
@@ -105,11 +110,16 @@ final class SessionGuard {
         }
     }
 
-    private synchronized void invalidateAll(long current) {
-        if (generation == current) {
+    private State current() {
+        long handle = material.identity().handle();
+        return new State(NativeBridge.generation(handle), NativeBridge.decisionEpoch(handle));
+    }
+
+    private synchronized void invalidateAll(State current) {
+        if (seen.equals(current)) {
             return;
         }
-        generation = current;
+        seen = current;
         for (Iterator<WeakReference<SSLSession>> it = sessions.keySet().iterator(); it.hasNext();) {
             SSLSession s = it.next().get();
             if (s != null) {

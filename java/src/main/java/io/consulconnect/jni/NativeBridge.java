@@ -102,6 +102,16 @@ public final class NativeBridge {
     public static native long generation(long handle);
 
     /**
+     * The authorizer's invalidation epoch: it grows with every change of the intentions for
+     * the target (and every explicit invalidation). One atomic read; it never starts the
+     * authorizer.
+     *
+     * @param handle from {@link #open}
+     * @return the epoch, 0 while no authorizer runs for this handle
+     */
+    public static native long decisionEpoch(long handle);
+
+    /**
      * Waits until the first snapshot exists.
      *
      * @param handle from {@link #open}

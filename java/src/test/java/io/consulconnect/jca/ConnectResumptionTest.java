@@ -74,6 +74,28 @@ public class ConnectResumptionTest {
     }
 
     @Test
+    public void aRevokedIntentionEndsResumptionWithinSeconds() throws Exception {
+        // A decision TTL of 10 minutes: only the intentions epoch can end the session.
+        consul.intention("web", "trino", true);
+        SSLContext trino = ConnectSsl.forService("trino").properties(props("10m")).server();
+        SSLContext web = webClient();
+        try (LoopbackServer server = new LoopbackServer(trino)) {
+            assertTrue(LoopbackServer.connectResuming(web, server.port(), "TLSv1.3").ok());
+            assertTrue(server.next().ok());
+            consul.intention("web", "trino", false);
+            Thread.sleep(3_000); // the intentions watch (≈1 s) and one sweep (1 s)
+            LoopbackServer.connectResuming(web, server.port(), "TLSv1.3");
+            LoopbackServer.Seen second = server.next();
+            assertFalse("the revoked client resumed its session", second.ok());
+            PeerRefusedException refused = TlsFixtures.cause(second.error(), PeerRefusedException.class);
+            assertNotNull(String.valueOf(second.error()), refused);
+            assertEquals(refused.getMessage(), "denied", refused.code());
+        } finally {
+            consul.intention("web", "trino", true);
+        }
+    }
+
+    @Test
     public void aNewRootsGenerationEndsResumption() throws Exception {
         AtomicInteger checks = new AtomicInteger();
         SSLContext trino = ConnectSsl.forService("trino").properties(props(null))
