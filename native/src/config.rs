@@ -585,6 +585,10 @@ fn checked_name(key: &str, value: String) -> Result<String> {
     }
 }
 
+/// Largest ACL token file read (a token is a 36-character UUID; a few KiB leave room for
+/// a trailing newline and future formats).
+const MAX_TOKEN_FILE: u64 = 64 * 1024;
+
 fn read_token(
     prop_token: Option<String>,
     prop_file: Option<String>,
@@ -593,10 +597,21 @@ fn read_token(
 ) -> Result<Option<Secret>> {
     let from_file = |key: &str, path: String| -> Result<Secret> {
         // The file's text is the token: zeroed when dropped, like the `Secret` made of it.
-        let text = zeroize::Zeroizing::new(
-            std::fs::read_to_string(&path)
-                .map_err(|e| Error::config(key, format!("cannot read token file {path}: {e}")))?,
-        );
+        // Read at most MAX_TOKEN_FILE + 1 bytes: `/dev/zero` or a huge file is refused, not
+        // read until memory runs out.
+        let mut text = zeroize::Zeroizing::new(String::new());
+        std::fs::File::open(&path)
+            .and_then(|f| {
+                use std::io::Read;
+                f.take(MAX_TOKEN_FILE + 1).read_to_string(&mut text)
+            })
+            .map_err(|e| Error::config(key, format!("cannot read token file {path}: {e}")))?;
+        if text.len() as u64 > MAX_TOKEN_FILE {
+            return Err(Error::config(
+                key,
+                format!("token file {path} is larger than {MAX_TOKEN_FILE} bytes"),
+            ));
+        }
         let token = text.trim();
         if token.is_empty() {
             return Err(Error::config(key, format!("token file {path} is empty")));
@@ -862,6 +877,33 @@ mod tests {
                     "{key}={too_long}: {text}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn a_token_file_is_read_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = dir.path().join("token");
+        std::fs::write(&ok, "11111111-2222-3333-4444-555555555555\n").unwrap();
+        let huge = dir.path().join("huge");
+        std::fs::write(&huge, vec![b'a'; 64 * 1024 + 1]).unwrap();
+        let settings = |path: &std::path::Path| {
+            let props: BTreeMap<String, String> = [
+                (SERVICE.to_string(), "trino".to_string()),
+                (TOKEN_FILE.to_string(), path.display().to_string()),
+            ]
+            .into_iter()
+            .collect();
+            Settings::from_sources(&props, |_| None)
+        };
+        let read = settings(&ok).unwrap();
+        assert_eq!(
+            read.agent.token.as_ref().map(|t| t.expose().to_string()),
+            Some("11111111-2222-3333-4444-555555555555".to_string())
+        );
+        for too_big in [huge.as_path(), std::path::Path::new("/dev/zero")] {
+            let e = settings(too_big).unwrap_err().to_string();
+            assert!(e.contains(TOKEN_FILE) && e.contains("larger than"), "{e}");
         }
     }
 
