@@ -2,6 +2,7 @@
 # Runs every test of the project on a fresh or warm machine:
 #   formatting and lint (cargo fmt --check, cargo clippy -D warnings),
 #   cargo tests (unit, real Consul integration, C ABI),
+#   the cargo-fuzz targets, a few seconds each (tests/fuzz.sh),
 #   the Gradle build (native library → jar → plugin zip) with its JUnit tests,
 #   the end-to-end test with a real Trino cluster (tests/trino/e2e-mtls.sh).
 # Ends with a summary line "N passed, N failed".
@@ -29,6 +30,17 @@ cargo_rc=${PIPESTATUS[0]}
 set -e
 cargo_passed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^passed/) n += $i } END { print n + 0 }' "$logs/cargo.log")
 cargo_failed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^failed/) n += $i } END { print n + 0 }' "$logs/cargo.log")
+
+# Fuzzing: every cargo-fuzz target of fuzz/ for 12 s (about two minutes with a warm build);
+# long runs: bash tests/fuzz.sh 3600.
+echo "== fuzz: tests/fuzz.sh 12"
+set +e
+bash tests/fuzz.sh 12 2>&1 | tee "$logs/fuzz.log"
+fuzz_rc=${PIPESTATUS[0]}
+set -e
+fuzz_passed=$(sed -n 's/^fuzz: \([0-9]*\) passed, [0-9]* failed$/\1/p' "$logs/fuzz.log" | tail -1)
+fuzz_failed=$(sed -n 's/^fuzz: [0-9]* passed, \([0-9]*\) failed$/\1/p' "$logs/fuzz.log" | tail -1)
+if [ "$fuzz_rc" -ne 0 ] && [ "${fuzz_failed:-0}" -eq 0 ]; then fuzz_failed=1; fi
 
 echo "== gradle build (cargo release build, jar, plugin zip, JUnit)"
 set +e
@@ -68,14 +80,15 @@ done
 echo
 echo "== summary ($(( $(date +%s) - start ))s)"
 echo "cargo: ${cargo_passed:-0} passed, ${cargo_failed:-0} failed"
+echo "fuzz: ${fuzz_passed:-0} passed, ${fuzz_failed:-0} failed"
 echo "junit: ${junit_passed} passed, ${junit_failed} failed"
 echo "end-to-end: ${e2e_passed} passed, ${e2e_failed} failed"
 echo "plugin zip: ${zip:-MISSING}"
-total_passed=$(( ${cargo_passed:-0} + junit_passed + e2e_passed ))
-total_failed=$(( ${cargo_failed:-0} + junit_failed + e2e_failed ))
+total_passed=$(( ${cargo_passed:-0} + ${fuzz_passed:-0} + junit_passed + e2e_passed ))
+total_failed=$(( ${cargo_failed:-0} + ${fuzz_failed:-0} + junit_failed + e2e_failed ))
 echo "${total_passed} passed, ${total_failed} failed"
-if [ "$cargo_rc" -ne 0 ] || [ "$gradle_rc" -ne 0 ] || [ -z "$zip" ] || [ "$total_failed" -ne 0 ] \
+if [ "$cargo_rc" -ne 0 ] || [ "$fuzz_rc" -ne 0 ] || [ "$gradle_rc" -ne 0 ] || [ -z "$zip" ] || [ "$total_failed" -ne 0 ] \
    || [ "${cargo_passed:-0}" -eq 0 ] || [ "$junit_passed" -eq 0 ]; then
-  echo "FAILED (cargo rc=$cargo_rc, gradle rc=$gradle_rc)"
+  echo "FAILED (cargo rc=$cargo_rc, fuzz rc=$fuzz_rc, gradle rc=$gradle_rc)"
   exit 1
 fi

@@ -27,6 +27,8 @@ pub mod config;
 mod consul;
 mod error;
 pub mod ffi;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod handles;
 mod identity;
 mod peer;

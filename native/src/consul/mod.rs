@@ -3,6 +3,6 @@
 //! ([`blocking_query`]).
 
 pub(crate) mod blocking_query;
-mod client;
+pub(crate) mod client;
 
 pub use client::{AgentClient, AuthorizeRequest, CaRoots};

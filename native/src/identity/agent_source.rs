@@ -81,7 +81,7 @@ async fn watch_channel<M, Fut>(
     .await;
 }
 
-fn decode_roots(roots: &CaRoots) -> Result<RootsMaterial> {
+pub(crate) fn decode_roots(roots: &CaRoots) -> Result<RootsMaterial> {
     let decoded = roots
         .roots
         .iter()

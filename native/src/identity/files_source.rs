@@ -105,7 +105,7 @@ impl IdentitySource for FilesSource {
     }
 }
 
-fn decode(
+pub(crate) fn decode(
     key: &[u8],
     chain: &[u8],
     roots: &[u8],

@@ -9,8 +9,8 @@
 //! - [`pem_sink`]: the atomically written PEM files for Trino;
 //! - this file: [`Identity`], the handle that runs a source and a publisher.
 
-mod agent_source;
-mod files_source;
+pub(crate) mod agent_source;
+pub(crate) mod files_source;
 mod pem_sink;
 mod publisher;
 mod snapshot;
