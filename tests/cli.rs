@@ -1,5 +1,6 @@
 //! The `consul-connect` command-line tool against a real Consul agent: `fetch` writes the
-//! files once, `watch` follows a CA rotation until SIGTERM, errors have distinct exit codes.
+//! files once, `watch` follows a CA rotation until SIGTERM, `status` checks the files, errors
+//! have distinct exit codes.
 
 mod common;
 
@@ -50,12 +51,23 @@ fn help_and_usage_errors() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("fetch") && text.contains("watch") && text.contains("Exit codes"),
+        text.contains("fetch")
+            && text.contains("watch")
+            && text.contains("status")
+            && text.contains("Exit codes")
+            && text.contains("7  status"),
         "{text}"
     );
     let out = tool().args(["fetch", "--help"]).output().unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("--dir"));
+    let out = tool().args(["status", "--help"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("--min-remaining") && text.contains("--json"),
+        "{text}"
+    );
 
     // Missing --dir, unknown option: usage errors, exit 2.
     assert_eq!(tool().arg("fetch").output().unwrap().status.code(), Some(2));
@@ -196,4 +208,207 @@ impl Drop for Reaped {
 
 extern "C" {
     fn kill(pid: i32, sig: i32) -> i32;
+}
+
+/// `consul-connect status --dir <dir> <extra…>`: exit code and stdout.
+fn status(dir: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let out = tool()
+        .arg("status")
+        .arg("--dir")
+        .arg(dir)
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// `status --json`: the exit code and the parsed object, whose `exit_code` must agree.
+fn status_json(dir: &Path, extra: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let (code, stdout) = status(dir, &[&["--json"], extra].concat());
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(json["exit_code"].as_i64().map(|c| c as i32), code, "{json}");
+    (code, json)
+}
+
+/// Writes the two files as `fetch` does: key + chain, and the roots.
+fn write_files(dir: &Path, key: &str, chain: &str, roots: &str) {
+    std::fs::write(dir.join("consul-connect.pem"), format!("{key}{chain}")).unwrap();
+    std::fs::write(dir.join("consul-connect-roots.pem"), roots).unwrap();
+}
+
+#[test]
+fn status_checks_fetched_files() {
+    let consul = Consul::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = for_trino("fetch", &consul.http_addr(), &[], dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let serial = leaf_serial(dir.path()).unwrap();
+
+    // Fresh files: ok, with the default threshold (10% of the leaf's lifetime).
+    let (code, text) = status(dir.path(), &[]);
+    assert_eq!(code, Some(0), "{text}");
+    for want in [
+        "status:      ok",
+        "trino",
+        "/svc/trino",
+        serial.as_str(),
+        "not after",
+        "roots:       1",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    let (code, json) = status_json(dir.path(), &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(json["status"], "ok");
+    assert_eq!(json["service"], "trino");
+    assert_eq!(json["serial"], serial.as_str());
+    assert!(
+        json["spiffe_id"].as_str().unwrap().ends_with("/svc/trino"),
+        "{json}"
+    );
+    assert!(json["problems"].as_array().unwrap().is_empty(), "{json}");
+    let lifetime = json["lifetime_seconds"].as_i64().unwrap();
+    let remaining = json["remaining_seconds"].as_i64().unwrap();
+    assert!(remaining > 0 && remaining <= lifetime, "{json}");
+    assert_eq!(
+        json["min_remaining_seconds"].as_i64().unwrap(),
+        lifetime / 10
+    );
+    let roots = json["roots"].as_array().unwrap();
+    assert_eq!(roots.len(), 1, "{json}");
+    assert!(
+        roots[0]["not_after"].as_str().unwrap().ends_with('Z'),
+        "{json}"
+    );
+    assert!(
+        roots[0]["uris"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("spiffe://"),
+        "{json}"
+    );
+
+    // A threshold beyond the leaf's remaining lifetime (Consul's default TTL: 72h): expiring.
+    let (code, json) = status_json(dir.path(), &["--min-remaining", "100d"]);
+    assert_eq!(code, Some(6));
+    assert_eq!(json["status"], "expiring");
+    assert_eq!(json["min_remaining_seconds"], 100 * 86400);
+    let (code, text) = status(dir.path(), &["--min-remaining", "1h 30m"]);
+    assert_eq!(code, Some(0), "{text}");
+    // A malformed threshold is a usage error.
+    let (code, _) = status(dir.path(), &["--min-remaining", "soon"]);
+    assert_eq!(code, Some(2));
+}
+
+#[test]
+fn status_exit_codes_for_bad_files() {
+    use consul_connect::testing::{Ca, LeafSpec};
+    use std::time::SystemTime;
+    let hour = Duration::from_secs(3600);
+    let now = SystemTime::now();
+    let ca = Ca::new("Test CA");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+
+    // Valid files of the test CA: ok; the root is listed by subject.
+    let (chain, key) = ca.leaf_pem(LeafSpec::service("web"));
+    write_files(d, &key, &chain, &ca.pem);
+    let (code, text) = status(d, &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("CN=Test CA") && text.contains("service:     web"),
+        "{text}"
+    );
+
+    // Expired: exit 7, status "expired", remaining negative.
+    let (chain, key) = ca.leaf_pem(LeafSpec::service("web").valid(now - 2 * hour, now - hour));
+    write_files(d, &key, &chain, &ca.pem);
+    let (code, json) = status_json(d, &[]);
+    assert_eq!(code, Some(7), "{json}");
+    assert_eq!(json["status"], "expired");
+    assert!(json["remaining_seconds"].as_i64().unwrap() < 0, "{json}");
+    assert!(
+        json["problems"][0].as_str().unwrap().contains("expired"),
+        "{json}"
+    );
+
+    // Not valid yet: exit 7 too.
+    let (chain, key) = ca.leaf_pem(LeafSpec::service("web").valid(now + hour, now + 2 * hour));
+    write_files(d, &key, &chain, &ca.pem);
+    let (code, json) = status_json(d, &[]);
+    assert_eq!(code, Some(7), "{json}");
+    assert!(
+        json["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("not valid yet"),
+        "{json}"
+    );
+
+    // Invalid (exit 5): roots of another CA, a key of another leaf, garbage, missing files.
+    let (chain, key) = ca.leaf_pem(LeafSpec::service("web"));
+    let other = Ca::new("Other CA");
+    write_files(d, &key, &chain, &other.pem);
+    let (code, json) = status_json(d, &[]);
+    assert_eq!(code, Some(5), "{json}");
+    assert_eq!(json["status"], "invalid");
+    assert_eq!(json["service"], "web", "{json}");
+    assert!(
+        json["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("does not chain"),
+        "{json}"
+    );
+
+    let (_, other_key) = ca.leaf_pem(LeafSpec::service("web"));
+    write_files(d, &other_key, &chain, &ca.pem);
+    let (code, json) = status_json(d, &[]);
+    assert_eq!(code, Some(5), "{json}");
+    assert!(
+        json["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("does not match"),
+        "{json}"
+    );
+
+    write_files(d, "", &chain, &ca.pem);
+    let (code, text) = status(d, &[]);
+    assert_eq!(code, Some(5), "{text}");
+
+    write_files(d, "garbage", "", "more garbage");
+    let (code, json) = status_json(d, &[]);
+    assert_eq!(code, Some(5), "{json}");
+    assert_eq!(json["problems"].as_array().unwrap().len(), 2, "{json}");
+    assert!(json["service"].is_null(), "{json}");
+
+    let empty = tempfile::tempdir().unwrap();
+    let (code, json) = status_json(empty.path(), &[]);
+    assert_eq!(code, Some(5), "{json}");
+    assert!(
+        json["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("consul-connect.pem"),
+        "{json}"
+    );
+    let (code, _) = status(&empty.path().join("nowhere"), &[]);
+    assert_eq!(code, Some(5));
+
+    // Usage: --dir is required.
+    assert_eq!(
+        tool().arg("status").output().unwrap().status.code(),
+        Some(2)
+    );
 }
