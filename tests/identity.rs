@@ -66,6 +66,37 @@ fn first_fetch_publishes_verified_leaf_roots_and_files() {
     );
     assert!(status.next_expiry.unwrap() > SystemTime::now() + Duration::from_secs(3600));
 
+    // What the JMX bean shows: the leaf and roots in service, time left, no alarm.
+    let now = SystemTime::now();
+    let m = identity.metrics(now);
+    assert_eq!(m.service.as_deref(), Some("trino"));
+    let leaf = m.leaf.as_ref().expect("leaf");
+    assert_eq!(leaf.serial, snap.leaf.info.serial);
+    assert_eq!(leaf.id.to_string(), snap.leaf.info.id.to_string());
+    let left = snap.leaf.info.not_after - x509::unix_seconds(now);
+    assert!((left - 1..=left).contains(&m.seconds_to_expiry), "{m:?}");
+    assert!(m.seconds_to_expiry > 3600 && !m.in_expiry_alarm, "{m:?}");
+    assert_eq!(m.roots_count, snap.roots.roots.len());
+    assert_eq!(m.active_root_id, Some(consul.active_root_id()));
+    assert_eq!(m.agent_errors, [0; 4]);
+    assert_eq!(
+        consul_connect::AGENT_ENDPOINTS,
+        ["leaf", "roots", "authorize", "intentions"]
+    );
+    // Within the last tenth of the leaf's lifetime the alarm is on; after it, too.
+    let lifetime = (snap.leaf.info.not_after - snap.leaf.info.not_before) as u64;
+    let expiry = SystemTime::UNIX_EPOCH + Duration::from_secs(snap.leaf.info.not_after as u64);
+    let late = identity.metrics(expiry - Duration::from_secs(lifetime / 20));
+    assert!(
+        late.in_expiry_alarm && late.seconds_to_expiry > 0,
+        "{late:?}"
+    );
+    let gone = identity.metrics(expiry + Duration::from_secs(5));
+    assert!(
+        gone.in_expiry_alarm && gone.seconds_to_expiry == -5,
+        "{gone:?}"
+    );
+
     for name in [KEY_CHAIN_FILE, ROOTS_FILE] {
         let mode = std::fs::metadata(dir.path().join(name))
             .unwrap()
@@ -160,6 +191,12 @@ fn ca_rotation_reaches_snapshot_and_files_while_readers_loop() {
         "{status:?}"
     );
 
+    // Two more reads by the reader, so that it has read the file since it changed (it may
+    // be slow on a loaded machine).
+    let seen = reads.load(Ordering::Relaxed);
+    eventually(Duration::from_secs(10), "the reader reads on", || {
+        reads.load(Ordering::Relaxed) >= seen + 2
+    });
     stop.store(true, Ordering::Relaxed);
     let serials = reader.join().expect("reader thread");
     assert!(reads.load(Ordering::Relaxed) > 10);
@@ -189,6 +226,17 @@ fn agent_restart_keeps_last_good_material_and_recovers() {
         error.contains("Consul agent") && error.contains("cannot connect"),
         "{error}"
     );
+    // The bean's view of the outage: failed requests on both watched endpoints, the
+    // leaf still in service.
+    let m = identity.metrics(SystemTime::now());
+    let [leaf_errors, roots_errors, authorize_errors, _] = m.agent_errors;
+    assert!(leaf_errors >= 1 && roots_errors >= 1, "{m:?}");
+    assert_eq!(authorize_errors, 0);
+    assert_eq!(
+        m.leaf.as_ref().map(|l| l.serial.as_str()),
+        Some(before.leaf.info.serial.as_str())
+    );
+    assert!(m.status.last_error.is_some());
 
     let restarted = SystemTime::now();
     consul.restart();

@@ -38,6 +38,11 @@ impl Handle {
         self.authorizer.get().map_or(0, Authorizer::epoch)
     }
 
+    /// The running authorizer, if one was started (never starts it).
+    pub fn started_authorizer(&self) -> Option<&Authorizer> {
+        self.authorizer.get()
+    }
+
     /// The authorizer (decision cache + intentions watch), started on first use. Fails
     /// when no target service is configured.
     pub fn authorizer(&self) -> Result<&Authorizer> {
@@ -133,9 +138,9 @@ pub fn open(mut properties: BTreeMap<String, String>) -> Result<u64> {
     Ok(id)
 }
 
-/// Releases one reference; the last one stops the watchers. Unknown ids are an error
-/// (a double close is a caller bug worth seeing).
-pub fn close(id: u64) -> Result<()> {
+/// Releases one reference and returns how many remain; the last one stops the watchers.
+/// Unknown ids are an error (a double close is a caller bug worth seeing).
+pub fn close(id: u64) -> Result<usize> {
     let mut entries = REGISTRY.entries.lock().unwrap_or_else(|p| p.into_inner());
     let position = entries
         .iter()
@@ -143,7 +148,7 @@ pub fn close(id: u64) -> Result<()> {
         .ok_or_else(|| Error::InvalidArgument(format!("no open identity with handle {id}")))?;
     entries[position].refs -= 1;
     if entries[position].refs > 0 {
-        return Ok(());
+        return Ok(entries[position].refs);
     }
     let entry = entries.swap_remove(position);
     REGISTRY.lookup.rcu(|map| {
@@ -152,7 +157,7 @@ pub fn close(id: u64) -> Result<()> {
         map
     });
     entry.handle.close();
-    Ok(())
+    Ok(0)
 }
 
 /// The open handle with this id (lock-free).

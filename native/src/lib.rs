@@ -40,14 +40,14 @@ pub mod testing;
 pub mod x509;
 
 pub use authz::{
-    verify_peer, AgentDecisionSource, Authorization, Authorizer, AuthorizerBuilder,
-    DecisionRequest, DecisionSource, DenyReason, Origin, Peer, Verdict, MAX_CHAIN_LEN,
+    verify_peer, AgentDecisionSource, Authorization, Authorizer, AuthorizerBuilder, AuthzStatus,
+    Counters, DecisionRequest, DecisionSource, DenyReason, Origin, Peer, Verdict, MAX_CHAIN_LEN,
 };
-pub use consul::AgentClient;
+pub use consul::{AgentClient, ENDPOINTS as AGENT_ENDPOINTS};
 pub use error::{CertificateError, Error, Result};
 pub use identity::{
-    Identity, Leaf, PemSink, Root, Roots, Snapshot, Status, Store, Written, KEY_CHAIN_FILE,
-    ROOTS_FILE,
+    Identity, Leaf, Metrics as IdentityMetrics, PemSink, Root, Roots, Snapshot, Status, Store,
+    Written, KEY_CHAIN_FILE, ROOTS_FILE,
 };
 pub use spiffe::ServiceId;
 

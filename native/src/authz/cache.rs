@@ -146,6 +146,8 @@ pub(crate) struct DecisionCache {
     mask: u64,
     per_shard: usize,
     hasher: foldhash::fast::RandomState,
+    /// Live entries dropped to make room (dead ones pruned on the way are not counted).
+    evictions: std::sync::atomic::AtomicU64,
 }
 
 impl DecisionCache {
@@ -166,6 +168,7 @@ impl DecisionCache {
             mask: shards - 1,
             per_shard: usize::try_from(capacity.div_ceil(shards)).unwrap_or(usize::MAX),
             hasher: foldhash::fast::RandomState::default(),
+            evictions: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -264,6 +267,8 @@ impl DecisionCache {
                         table.find_entry(oldest.0, |i| Arc::ptr_eq(&i.key, &oldest.1))
                     {
                         found.remove();
+                        self.evictions
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
                 }
                 table.insert_unique(hash, item, |i| i.hash);
@@ -284,6 +289,11 @@ impl DecisionCache {
     /// Number of entries held (live or not).
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| s.table.load().len()).sum()
+    }
+
+    /// Live entries dropped to make room so far.
+    pub(crate) fn evictions(&self) -> u64 {
+        self.evictions.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -487,6 +497,8 @@ mod tests {
             );
         }
         assert!(cache.len() <= bound, "{} > {bound}", cache.len());
+        // Every live entry that had to go was counted (all 10 000 were live).
+        assert_eq!(cache.evictions() as usize, 10_000 - cache.len());
 
         // A full shard drops dead entries before live ones.
         let small = DecisionCache::new(8);
@@ -511,6 +523,8 @@ mod tests {
             small.with(hash, "t", &live, |_| ()).is_some(),
             "live entry kept"
         );
+        // Dead entries pruned to make room are not evictions.
+        assert_eq!(small.evictions(), 0);
         assert!(small.len() <= small.bound());
         small.clear();
         assert_eq!(small.len(), 0);

@@ -35,10 +35,12 @@
 mod cache;
 mod decision;
 mod intentions;
+mod metrics;
 mod reason;
 mod verify;
 
 pub use decision::{AgentDecisionSource, DecisionRequest, DecisionSource, Verdict};
+pub use metrics::Counters;
 pub use reason::DenyReason;
 pub(crate) use verify::{check_count, check_size};
 pub use verify::{verify_peer, Peer, MAX_CHAIN_LEN};
@@ -53,7 +55,7 @@ use crate::spiffe::ServiceId;
 use crate::x509::{unix_seconds, Usage};
 use cache::{DecisionCache, Entry, Flights, Join};
 use intentions::Invalidation;
-use std::sync::atomic::{AtomicU64, Ordering};
+use metrics::Metrics;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -211,6 +213,11 @@ pub struct AuthzStatus {
     pub source_calls: u64,
     /// Stale allows served while no decision could be had.
     pub stale_served: u64,
+    /// Live cached decisions dropped to make room for new ones (the cache is too small
+    /// when this grows steadily).
+    pub evictions: u64,
+    /// Answers, cache use and decision-source calls since the start.
+    pub counters: Counters,
     /// Whether the intentions for the target are watched.
     pub watching: bool,
     /// Consul's index of the watched intentions, once known.
@@ -298,8 +305,7 @@ impl AuthorizerBuilder {
             cache: DecisionCache::new(s.cache_size),
             flights: Flights::default(),
             invalidation: Arc::new(Invalidation::default()),
-            source_calls: AtomicU64::new(0),
-            stale_served: AtomicU64::new(0),
+            metrics: Metrics::default(),
         });
         let watch = match self.watch {
             None => None,
@@ -375,8 +381,7 @@ struct Inner {
     cache: DecisionCache,
     flights: Flights,
     invalidation: Arc<Invalidation>,
-    source_calls: AtomicU64,
-    stale_served: AtomicU64,
+    metrics: Metrics,
 }
 
 impl Authorizer {
@@ -429,15 +434,28 @@ impl Authorizer {
     /// Blocking on a miss (at most about the decision timeout); never blocks on a cache
     /// hit. Must not be called from a thread of the library runtime.
     pub fn authorize<C: AsRef<[u8]>>(&self, chain: &[C]) -> Authorization {
-        self.inner
-            .authorize(&self.inner.target, chain, Instant::now(), None)
+        let answer = self
+            .inner
+            .authorize(&self.inner.target, chain, Instant::now(), None);
+        self.inner.metrics.answered(&answer);
+        answer
     }
 
     /// Authorizes a presented chain for another target. Decisions for a target other
     /// than the configured one are never cached, because only the configured target's
     /// intentions are watched.
     pub fn authorize_for<C: AsRef<[u8]>>(&self, chain: &[C], target: &str) -> Authorization {
-        self.inner.authorize(target, chain, Instant::now(), None)
+        let answer = self.inner.authorize(target, chain, Instant::now(), None);
+        self.inner.metrics.answered(&answer);
+        answer
+    }
+
+    /// A refusal decided before the chain reached the authorizer (e.g. a foreign
+    /// caller's array that is too long to copy), counted like every other answer.
+    pub fn refuse(&self, reason: DenyReason) -> Authorization {
+        let answer = Authorization::refused(reason);
+        self.inner.metrics.answered(&answer);
+        answer
     }
 
     /// Makes every cached decision unusable (the next request of each identity asks
@@ -447,7 +465,6 @@ impl Authorizer {
         self.inner.invalidation.bump();
     }
 
-    /// Counters and health.
     /// The current invalidation epoch (grows with every intentions change and with
     /// [`Authorizer::invalidate`]); one atomic read.
     pub fn epoch(&self) -> u64 {
@@ -461,8 +478,10 @@ impl Authorizer {
             entries: self.inner.cache.len(),
             capacity: self.inner.cache.bound(),
             epoch: self.inner.invalidation.epoch(),
-            source_calls: self.inner.source_calls.load(Ordering::Relaxed),
-            stale_served: self.inner.stale_served.load(Ordering::Relaxed),
+            source_calls: self.inner.metrics.source_calls(),
+            stale_served: self.inner.metrics.stale_count(),
+            evictions: self.inner.cache.evictions(),
+            counters: self.inner.metrics.counters(),
             watching: self.watch.is_some(),
             intentions_index: watch.index,
             intentions_error: watch.error,
@@ -484,8 +503,11 @@ impl Authorizer {
         now: Instant,
         wall: SystemTime,
     ) -> Authorization {
-        self.inner
-            .authorize(&self.inner.target, chain, now, Some(wall))
+        let answer = self
+            .inner
+            .authorize(&self.inner.target, chain, now, Some(wall));
+        self.inner.metrics.answered(&answer);
+        answer
     }
 }
 
@@ -654,9 +676,9 @@ impl Inner {
     /// Asks the decision source. A panicking source is a failure to decide like any other
     /// (and must not leave the followers of this flight waiting).
     fn decide(&self, target: &str, peer: &Peer) -> Result<Verdict> {
-        self.source_calls.fetch_add(1, Ordering::Relaxed);
         let request = DecisionRequest { target, peer };
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let started = Instant::now();
+        let verdict = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.source.decide(&request)
         }))
         .unwrap_or_else(|_| {
@@ -664,7 +686,10 @@ impl Inner {
                 "the decision source `{}` panicked",
                 self.source.name()
             )))
-        })
+        });
+        self.metrics
+            .source_called(started.elapsed(), verdict.is_ok());
+        verdict
     }
 
     /// The outcome of a verdict for `peer`, and how long it may be reused.
@@ -715,7 +740,7 @@ impl Inner {
                 && p.epoch == epoch
                 && now < p.stale_until
         }) {
-            self.stale_served.fetch_add(1, Ordering::Relaxed);
+            self.metrics.stale_served();
             log::warn!(
                 "consul-connect: serving the cached allow of {} for {:?} more at most: {error}",
                 peer.spiffe_id,

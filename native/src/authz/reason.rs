@@ -133,28 +133,56 @@ pub enum DenyReason {
 }
 
 impl DenyReason {
+    /// Every code, in the order of [`DenyReason::index`] (the metrics' order).
+    pub const CODES: [&'static str; 19] = [
+        "empty-chain",
+        "chain-too-long",
+        "malformed",
+        "unused-certificate",
+        "wrong-order",
+        "no-roots",
+        "no-spiffe-id",
+        "multiple-uris",
+        "not-a-service",
+        "foreign-trust-domain",
+        "expired",
+        "not-yet-valid",
+        "unknown-issuer",
+        "bad-signature",
+        "chain-invalid",
+        "invalid-target",
+        "denied",
+        "intention-has-http-permissions",
+        "agent-unavailable",
+    ];
+
     /// A stable, machine-readable name of the reason (kebab-case).
     pub fn code(&self) -> &'static str {
+        Self::CODES[self.index()]
+    }
+
+    /// The position of this reason's code in [`DenyReason::CODES`].
+    pub fn index(&self) -> usize {
         match self {
-            DenyReason::EmptyChain => "empty-chain",
-            DenyReason::ChainTooLong { .. } => "chain-too-long",
-            DenyReason::Malformed { .. } => "malformed",
-            DenyReason::UnusedCertificate { .. } => "unused-certificate",
-            DenyReason::WrongOrder => "wrong-order",
-            DenyReason::NoRoots => "no-roots",
-            DenyReason::NoSpiffeId => "no-spiffe-id",
-            DenyReason::MultipleUris(_) => "multiple-uris",
-            DenyReason::NotAService { .. } => "not-a-service",
-            DenyReason::ForeignTrustDomain { .. } => "foreign-trust-domain",
-            DenyReason::Expired { .. } => "expired",
-            DenyReason::NotYetValid { .. } => "not-yet-valid",
-            DenyReason::UnknownIssuer => "unknown-issuer",
-            DenyReason::BadSignature => "bad-signature",
-            DenyReason::ChainInvalid(_) => "chain-invalid",
-            DenyReason::InvalidTarget(_) => "invalid-target",
-            DenyReason::Denied { .. } => "denied",
-            DenyReason::IntentionHasHttpPermissions { .. } => "intention-has-http-permissions",
-            DenyReason::AgentUnavailable(_) => "agent-unavailable",
+            DenyReason::EmptyChain => 0,
+            DenyReason::ChainTooLong { .. } => 1,
+            DenyReason::Malformed { .. } => 2,
+            DenyReason::UnusedCertificate { .. } => 3,
+            DenyReason::WrongOrder => 4,
+            DenyReason::NoRoots => 5,
+            DenyReason::NoSpiffeId => 6,
+            DenyReason::MultipleUris(_) => 7,
+            DenyReason::NotAService { .. } => 8,
+            DenyReason::ForeignTrustDomain { .. } => 9,
+            DenyReason::Expired { .. } => 10,
+            DenyReason::NotYetValid { .. } => 11,
+            DenyReason::UnknownIssuer => 12,
+            DenyReason::BadSignature => 13,
+            DenyReason::ChainInvalid(_) => 14,
+            DenyReason::InvalidTarget(_) => 15,
+            DenyReason::Denied { .. } => 16,
+            DenyReason::IntentionHasHttpPermissions { .. } => 17,
+            DenyReason::AgentUnavailable(_) => 18,
         }
     }
 
@@ -222,6 +250,11 @@ mod tests {
         ];
         let codes: std::collections::BTreeSet<_> = all.iter().map(DenyReason::code).collect();
         assert_eq!(codes.len(), all.len());
+        // Every variant has its own index, and CODES lists every code once.
+        assert_eq!(DenyReason::CODES.len(), all.len());
+        for (i, reason) in all.iter().enumerate() {
+            assert_eq!(reason.index(), i, "{reason:?}");
+        }
         assert_eq!(
             DenyReason::Expired {
                 not_after: 1_700_000_000

@@ -11,6 +11,7 @@ use rcgen::{
     KeyUsagePurpose, SanType,
 };
 use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering;
 use std::sync::Barrier;
 
 /// A store holding the CA's roots and a `trino` leaf.
@@ -159,6 +160,67 @@ fn allow_is_cached_with_identity_and_principal() {
         (status.entries, status.source_calls, status.watching),
         (1, 1, false)
     );
+    let c = &status.counters;
+    assert_eq!(
+        (c.allowed, c.denied(), c.cache_hits, c.cache_misses),
+        (2, 0, 1, 1)
+    );
+    assert_eq!((c.source_calls, c.source_errors), (1, 0));
+    assert!(c.latency_max_micros >= 1, "{c:?}");
+}
+
+/// Every answer is counted once, by outcome, code and cache use, refusals before the
+/// cache included; the decision source's failures too.
+#[test]
+fn counters_follow_every_answer() {
+    let Fixture {
+        ca, source, authz, ..
+    } = fixture(Fake::new(Mode::Deny), settings(60, 30));
+    let evil = [ca.leaf("evil")];
+    for _ in 0..3 {
+        assert_eq!(code(&authz.authorize(&evil)), "denied");
+    }
+    let empty: [&[u8]; 0] = [];
+    assert_eq!(code(&authz.authorize(&empty)), "empty-chain");
+    assert_eq!(code(&authz.authorize(&[b"junk".as_slice()])), "malformed");
+    let foreign = Ca::new("other");
+    assert_eq!(
+        code(&authz.authorize(&[foreign.leaf("web")])),
+        "unknown-issuer"
+    );
+    assert_eq!(
+        code(&authz.refuse(DenyReason::ChainTooLong { count: 99, max: 4 })),
+        "chain-too-long"
+    );
+    source.set(Mode::Fail);
+    let web = [ca.leaf("web")];
+    assert_eq!(code(&authz.authorize(&web)), "agent-unavailable");
+
+    let c = authz.status().counters;
+    let by_code: std::collections::BTreeMap<&str, u64> = DenyReason::CODES
+        .iter()
+        .copied()
+        .zip(c.denied_by_code)
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert_eq!(
+        by_code,
+        [
+            ("agent-unavailable", 1),
+            ("chain-too-long", 1),
+            ("denied", 3),
+            ("empty-chain", 1),
+            ("malformed", 1),
+            ("unknown-issuer", 1)
+        ]
+        .into()
+    );
+    assert_eq!((c.allowed, c.denied()), (0, 8));
+    // Two of the three denials of evil came from the cache.
+    assert_eq!((c.cache_hits, c.cache_misses), (2, 6));
+    assert_eq!((c.source_calls, c.source_errors), (2, 1));
+    assert_eq!(c.denied_with("denied"), 3);
+    assert_eq!(c.denied_with("no-such-code"), 0);
 }
 
 #[test]

@@ -147,9 +147,24 @@ pub struct Intention {
     pub precedence: i64,
 }
 
+/// The agent endpoints whose failures are counted, in the order of [`AgentClient::errors`].
+pub const ENDPOINTS: [&str; 4] = ["leaf", "roots", "authorize", "intentions"];
+
+/// An endpoint of [`ENDPOINTS`].
+#[derive(Clone, Copy, Debug)]
+enum Endpoint {
+    Leaf = 0,
+    Roots = 1,
+    Authorize = 2,
+    Intentions = 3,
+}
+
 /// A client for one agent.
 #[derive(Clone)]
 pub struct AgentClient {
+    /// Failed requests per endpoint (shared by every clone: the identity's watchers and
+    /// its authorizer use one client).
+    errors: Arc<[std::sync::atomic::AtomicU64; 4]>,
     http: reqwest::Client,
     base: String,
     /// The agent address as configured, for error messages.
@@ -217,6 +232,7 @@ impl AgentClient {
             AgentAddress::Unix(path) => format!("unix://{}", path.display()),
         };
         Ok(AgentClient {
+            errors: Arc::default(),
             http,
             base,
             shown,
@@ -230,16 +246,38 @@ impl AgentClient {
 
     /// The CA roots; with `index`, a blocking query that returns when they change.
     pub async fn roots(&self, index: Option<u64>) -> Result<Indexed<CaRoots>> {
-        let got: Indexed<CaRoots> = self.get("/v1/agent/connect/ca/roots", index).await?;
-        validate_roots(
-            &format!("{}/v1/agent/connect/ca/roots", self.shown),
-            &got.value,
-        )?;
-        Ok(got)
+        let got = async {
+            let got: Indexed<CaRoots> = self.get("/v1/agent/connect/ca/roots", index).await?;
+            validate_roots(
+                &format!("{}/v1/agent/connect/ca/roots", self.shown),
+                &got.value,
+            )?;
+            Ok(got)
+        };
+        self.counted(Endpoint::Roots, got.await)
+    }
+
+    /// Failed requests per endpoint of [`ENDPOINTS`] since the client was built (every
+    /// error: unreachable, refused by ACLs, timed out, an answer that is not valid).
+    pub fn errors(&self) -> [u64; 4] {
+        let n = |i: usize| self.errors[i].load(std::sync::atomic::Ordering::Relaxed);
+        [n(0), n(1), n(2), n(3)]
+    }
+
+    fn counted<T>(&self, endpoint: Endpoint, result: Result<T>) -> Result<T> {
+        if result.is_err() {
+            self.errors[endpoint as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        result
     }
 
     /// The leaf certificate for `service`; with `index`, a blocking query.
     pub async fn leaf(&self, service: &str, index: Option<u64>) -> Result<Indexed<LeafCert>> {
+        let got = self.fetch_leaf(service, index).await;
+        self.counted(Endpoint::Leaf, got)
+    }
+
+    async fn fetch_leaf(&self, service: &str, index: Option<u64>) -> Result<Indexed<LeafCert>> {
         let path = format!(
             "/v1/agent/connect/ca/leaf/{}",
             percent_encoding::utf8_percent_encode(service, percent_encoding::NON_ALPHANUMERIC)
@@ -256,6 +294,11 @@ impl AgentClient {
 
     /// Asks the agent whether `req.client_cert_uri` may connect to `req.target`.
     pub async fn authorize(&self, req: &AuthorizeRequest) -> Result<AuthorizeResponse> {
+        let got = self.ask_authorize(req).await;
+        self.counted(Endpoint::Authorize, got)
+    }
+
+    async fn ask_authorize(&self, req: &AuthorizeRequest) -> Result<AuthorizeResponse> {
         let url = format!("{}/v1/agent/connect/authorize", self.base);
         let endpoint = &format!("{}/v1/agent/connect/authorize", self.shown);
         let resp = self
@@ -272,6 +315,15 @@ impl AgentClient {
     /// (`/v1/connect/intentions/match?by=destination`); with `index`, a blocking query that
     /// returns when they change.
     pub async fn intention_match(
+        &self,
+        destination: &str,
+        index: Option<u64>,
+    ) -> Result<Indexed<Vec<Intention>>> {
+        let got = self.fetch_intention_match(destination, index).await;
+        self.counted(Endpoint::Intentions, got)
+    }
+
+    async fn fetch_intention_match(
         &self,
         destination: &str,
         index: Option<u64>,

@@ -5,4 +5,4 @@
 pub(crate) mod blocking_query;
 pub(crate) mod client;
 
-pub use client::{AgentClient, AuthorizeRequest, CaRoots};
+pub use client::{AgentClient, AuthorizeRequest, CaRoots, ENDPOINTS};

@@ -23,13 +23,36 @@ use crate::config::{Settings, SourceKind};
 use crate::consul::AgentClient;
 use crate::error::{Error, Result};
 use crate::runtime::{self, SharedRuntime};
+use crate::x509::LeafInfo;
 use agent_source::AgentSource;
 use files_source::FilesSource;
 use publisher::Publisher;
 use source::{IdentitySource, SourceContext};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, watch, Notify};
+
+/// What an operator watches about an identity ([`Identity::metrics`]).
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    /// The configured service, else the current leaf's.
+    pub service: Option<String>,
+    /// The current leaf, once there is one.
+    pub leaf: Option<LeafInfo>,
+    /// Seconds until the leaf expires (negative once it has; 0 without a leaf).
+    pub seconds_to_expiry: i64,
+    /// Less than a tenth of the leaf's lifetime is left (or it expired): Consul should
+    /// have renewed it long before (its agent renews between 60 % and 90 %).
+    pub in_expiry_alarm: bool,
+    /// The watchers' status (generation, rotations, last success and error).
+    pub status: Status,
+    /// Number of CA roots trusted.
+    pub roots_count: usize,
+    /// Consul's id of the active root.
+    pub active_root_id: Option<String>,
+    /// Failed agent requests by endpoint, in the order of [`crate::consul::ENDPOINTS`].
+    pub agent_errors: [u64; 4],
+}
 
 /// A running identity: watchers on the library runtime plus the published snapshot.
 /// Dropping or closing the handle stops its watchers; the runtime stops with the last handle.
@@ -124,6 +147,38 @@ impl Identity {
     /// Status of the watchers.
     pub fn status(&self) -> Status {
         self.store.status()
+    }
+
+    /// What an operator watches, as of `now` (one snapshot load, one status copy).
+    pub fn metrics(&self, now: SystemTime) -> Metrics {
+        let snapshot = self.store.load();
+        let leaf = snapshot.as_ref().map(|s| s.leaf.info.clone());
+        let now_s = crate::x509::unix_seconds(now);
+        let (seconds_to_expiry, in_expiry_alarm) = match &leaf {
+            Some(info) => (
+                info.not_after - now_s,
+                publisher::in_renewal_alarm(info.not_before, info.not_after, now_s),
+            ),
+            None => (0, false),
+        };
+        let roots = snapshot.as_ref().map(|s| s.roots.clone());
+        Metrics {
+            service: self
+                .settings
+                .service
+                .clone()
+                .or_else(|| leaf.as_ref().map(|l| l.id.service.clone())),
+            leaf,
+            seconds_to_expiry,
+            in_expiry_alarm,
+            status: self.store.status(),
+            roots_count: roots.as_ref().map_or(0, |r| r.roots.len()),
+            active_root_id: roots
+                .as_ref()
+                .and_then(|r| r.active())
+                .map(|r| r.id.clone()),
+            agent_errors: self.agent.errors(),
+        }
     }
 
     /// The settings the handle was opened with.

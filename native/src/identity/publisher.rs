@@ -25,6 +25,15 @@ use tokio::sync::{mpsc, watch, Notify};
 /// Consul's agent renews leaves between 60% and 90% of their lifetime.
 const RENEWAL_ALARM_FRACTION: f64 = 0.1;
 
+/// Whether a leaf valid from `not_before` to `not_after` (seconds) is in its renewal
+/// alarm window at `now_s`: less than [`RENEWAL_ALARM_FRACTION`] of its lifetime left, or
+/// expired.
+pub(crate) fn in_renewal_alarm(not_before: i64, not_after: i64, now_s: i64) -> bool {
+    let lifetime = (not_after - not_before).max(1) as f64;
+    let left = (not_after - now_s) as f64;
+    left / lifetime < RENEWAL_ALARM_FRACTION
+}
+
 /// Longest wait before a leaf rejected as not valid yet is evaluated again, even when its
 /// notBefore is further away: the node's clock may be corrected meanwhile.
 const RECHECK_MAX: Duration = Duration::from_secs(30);
@@ -48,6 +57,11 @@ pub(super) struct Publisher {
     recheck_at: Option<SystemTime>,
     refresh: Arc<Notify>,
     last_alarm: Option<SystemTime>,
+    /// The alarm state last logged for the current leaf: `Some(false)` renewal overdue,
+    /// `Some(true)` expired.
+    alarmed: Option<bool>,
+    /// What the last publication held, to log what changed.
+    published: Option<(Arc<Leaf>, Arc<Roots>)>,
     /// Open problems per channel. A problem is cleared only by a success on its own
     /// channel; a rejected material (`sticky`) only by new material, not by the source
     /// confirming that the rejected material is still what it has.
@@ -79,6 +93,8 @@ impl Publisher {
             recheck_at: None,
             refresh,
             last_alarm: None,
+            alarmed: None,
+            published: None,
             errors: BTreeMap::new(),
         }
     }
@@ -107,7 +123,7 @@ impl Publisher {
         let (channel, outcome) = match event {
             SourceEvent::Unchanged(channel) => {
                 if self.errors.get(&channel).is_some_and(|p| !p.sticky) {
-                    self.errors.remove(&channel);
+                    self.cleared(channel);
                 }
                 self.store.update_status(|s| s.last_success = Some(now));
                 self.sync_errors();
@@ -125,9 +141,7 @@ impl Publisher {
                         Some(leaf) if changed => {
                             let accepted = self.try_leaf(leaf, now);
                             match &accepted {
-                                Ok(_) => {
-                                    self.errors.remove(&Channel::Leaf);
-                                }
+                                Ok(_) => self.cleared(Channel::Leaf),
                                 Err(e) => self.problem(Channel::Leaf, now, e, true),
                             }
                             accepted.unwrap_or(false) || changed
@@ -168,7 +182,7 @@ impl Publisher {
         };
         match outcome {
             Ok(changed) => {
-                self.errors.remove(&channel);
+                self.cleared(channel);
                 self.store.update_status(|s| s.last_success = Some(now));
                 self.sync_errors();
                 if changed {
@@ -179,19 +193,19 @@ impl Publisher {
         }
     }
 
-    /// Records a problem on `channel` and logs it. The same rejection of material again
-    /// (material kept and evaluated again) is neither logged nor re-dated.
+    /// Records a problem on `channel` and logs it when it is new: one line when a channel
+    /// starts failing or fails differently, none for every retry that fails the same way
+    /// ([`Publisher::cleared`] logs the recovery). The same rejection of material again
+    /// (material kept and evaluated again) is not even re-dated.
     fn problem(&mut self, channel: Channel, at: SystemTime, error: &Error, sticky: bool) {
         let message = error.to_string();
-        if sticky
-            && self
-                .errors
-                .get(&channel)
-                .is_some_and(|p| p.sticky && p.message == message)
-        {
+        let open = self.errors.get(&channel);
+        if sticky && open.is_some_and(|p| p.sticky && p.message == message) {
             return;
         }
-        log::warn!("consul-connect: {message}");
+        if open.is_none_or(|p| p.message != message) {
+            log::warn!("consul-connect: {message}");
+        }
         self.errors.insert(
             channel,
             Problem {
@@ -201,6 +215,23 @@ impl Publisher {
             },
         );
         self.sync_errors();
+    }
+
+    /// Closes the open problem of `channel`, if any, with one line saying so.
+    fn cleared(&mut self, channel: Channel) {
+        if let Some(problem) = self.errors.remove(&channel) {
+            let what = match channel {
+                Channel::Roots => "the CA roots are fetched again",
+                Channel::Leaf => "the leaf is fetched again",
+                Channel::Files => "the identity files are read again",
+                Channel::Local => "the PEM files are written again",
+            };
+            log::info!(
+                "consul-connect: recovered: {what} (the problem since {}: {})",
+                humantime::format_rfc3339_seconds(problem.at),
+                problem.message
+            );
+        }
     }
 
     /// Shows the most recent open problem as the status error.
@@ -278,7 +309,7 @@ impl Publisher {
         };
         match self.try_leaf(leaf, now) {
             Ok(changed) => {
-                self.errors.remove(&Channel::Leaf);
+                self.cleared(Channel::Leaf);
                 self.sync_errors();
                 if changed {
                     self.publish(now);
@@ -349,6 +380,7 @@ impl Publisher {
         });
         self.leaf = Some(Arc::new(leaf));
         self.last_alarm = None;
+        self.alarmed = None;
         // An expiry alarm was about the previous leaf.
         self.errors.remove(&Channel::Local);
         Ok(true)
@@ -368,14 +400,15 @@ impl Publisher {
             };
             match sink.write(&pending, now) {
                 Ok(_) => {
-                    self.errors.remove(&Channel::Local);
+                    self.cleared(Channel::Local);
                     self.sync_errors();
                 }
                 Err(e) => self.problem(Channel::Local, now, &e, false),
             }
         }
-        let generation = self.store.publish(leaf, roots);
-        log::info!("consul-connect: published identity generation {generation}");
+        let generation = self.store.publish(leaf.clone(), roots.clone());
+        log_changes(self.published.as_ref(), &leaf, &roots, generation);
+        self.published = Some((leaf, roots));
     }
 
     /// The once-a-second checks: a kept leaf whose time has come, the current leaf's expiry.
@@ -396,9 +429,7 @@ impl Publisher {
             self.alarm(now, message, true);
             return;
         }
-        let lifetime = (end - start).max(1) as f64;
-        let left = (end - now_s) as f64;
-        if left / lifetime < RENEWAL_ALARM_FRACTION {
+        if in_renewal_alarm(start, end, now_s) {
             let message = format!(
                 "leaf {} expires in {}s and has not been renewed; fetching it again",
                 leaf.info.serial,
@@ -411,6 +442,9 @@ impl Publisher {
     /// Reports a renewal problem loudly, at most once a minute, and asks the source to
     /// fetch now.
     fn alarm(&mut self, now: SystemTime, message: String, expired: bool) {
+        // The status says it at once (the once-a-second tick), the log and refetch below
+        // at most once a minute.
+        self.store.update_status(|s| s.leaf_expired = expired);
         let due = self
             .last_alarm
             .is_none_or(|t| now.duration_since(t).unwrap_or_default() >= Duration::from_secs(60));
@@ -418,7 +452,16 @@ impl Publisher {
             return;
         }
         self.last_alarm = Some(now);
-        log::error!("consul-connect: {message}");
+        // One line when the state changes (renewal overdue, then expired); the refetch
+        // below is asked for every minute.
+        if self.alarmed != Some(expired) {
+            self.alarmed = Some(expired);
+            if expired {
+                log::error!("consul-connect: {message}");
+            } else {
+                log::warn!("consul-connect: {message}");
+            }
+        }
         self.errors.insert(
             Channel::Local,
             Problem {
@@ -428,8 +471,40 @@ impl Publisher {
             },
         );
         self.sync_errors();
-        self.store.update_status(|s| s.leaf_expired = expired);
         self.refresh.notify_one();
+    }
+}
+
+/// One INFO line per published change: a new leaf (serial, SPIFFE id, validity) and/or new
+/// roots (count, active id).
+fn log_changes(
+    previous: Option<&(Arc<Leaf>, Arc<Roots>)>,
+    leaf: &Leaf,
+    roots: &Roots,
+    generation: u64,
+) {
+    let at = |s: i64| {
+        humantime::format_rfc3339_seconds(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(s).unwrap_or(0)),
+        )
+    };
+    if previous.is_none_or(|(l, _)| l.chain != leaf.chain) {
+        let info = &leaf.info;
+        log::info!(
+            "consul-connect: new leaf {} for {}, valid from {} until {} (generation {generation})",
+            info.serial,
+            info.id,
+            at(info.not_before),
+            at(info.not_after)
+        );
+    }
+    if previous.is_none_or(|(_, r)| !same_roots(r, roots)) {
+        log::info!(
+            "consul-connect: new CA roots for {}: {} root(s), active {} (generation {generation})",
+            roots.trust_domain,
+            roots.roots.len(),
+            roots.active().map_or("none", |r| r.id.as_str())
+        );
     }
 }
 
@@ -519,6 +594,100 @@ mod tests {
         let snapshot = store.load().expect("published once valid");
         assert_eq!(snapshot.leaf.info.id.service, "trino");
         assert!(store.status().last_error.is_none(), "{:?}", store.status());
+    }
+
+    /// The log lines of this process (tests share one logger; each test filters by a
+    /// serial or text only it uses).
+    fn captured() -> &'static std::sync::Mutex<Vec<(log::Level, String)>> {
+        struct Capture;
+        static LINES: std::sync::Mutex<Vec<(log::Level, String)>> =
+            std::sync::Mutex::new(Vec::new());
+        impl log::Log for Capture {
+            fn enabled(&self, _: &log::Metadata) -> bool {
+                true
+            }
+            fn log(&self, record: &log::Record) {
+                let line = (record.level(), record.args().to_string());
+                LINES.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+            }
+            fn flush(&self) {}
+        }
+        static INIT: std::sync::Once = std::sync::Once::new();
+        INIT.call_once(|| {
+            let _ = log::set_boxed_logger(Box::new(Capture));
+            log::set_max_level(log::LevelFilter::Info);
+        });
+        &LINES
+    }
+
+    fn lines_with(text: &str) -> Vec<(log::Level, String)> {
+        let lines = captured().lock().unwrap_or_else(|p| p.into_inner());
+        lines
+            .iter()
+            .filter(|(_, l)| l.contains(text))
+            .cloned()
+            .collect()
+    }
+
+    /// One log line per state change, never one per retry or per tick: a new leaf and new
+    /// roots when published, an agent problem when it starts and when it ends, the renewal
+    /// alarm when it starts and when the leaf expires.
+    #[test]
+    fn one_log_line_per_state_change() {
+        captured();
+        let ca = Ca::new("ca");
+        let store = Arc::new(Store::new());
+        let mut publisher = publisher(&store);
+        let now = SystemTime::now();
+        let spec = LeafSpec::service("trino").valid(now, now + Duration::from_secs(1000));
+        publisher.handle(SourceEvent::Roots(roots(&ca)));
+        publisher.handle(SourceEvent::Leaf(leaf(&ca, spec)));
+        let serial = store.load().expect("published").leaf.info.serial.clone();
+        let new_leaf = lines_with(&format!("new leaf {serial}"));
+        assert_eq!(new_leaf.len(), 1, "{new_leaf:?}");
+        assert_eq!(new_leaf[0].0, log::Level::Info);
+        assert!(new_leaf[0].1.contains("spiffe://"), "{new_leaf:?}");
+        let active = store
+            .load()
+            .expect("published")
+            .roots
+            .active()
+            .map(|r| r.id.clone());
+        let roots_lines = lines_with(&format!("active {}", active.expect("active root")));
+        assert_eq!(roots_lines.len(), 1, "{roots_lines:?}");
+
+        // The agent fails five times the same way: one WARN; then it answers: one INFO.
+        let marker = format!("agent-down-{serial}");
+        for _ in 0..5 {
+            let e = Error::agent(format!("http://{marker}"), "connection refused");
+            publisher.handle(SourceEvent::Failed(Channel::Leaf, e));
+        }
+        let failing = lines_with(&marker);
+        assert_eq!(failing.len(), 1, "{failing:?}");
+        assert_eq!(failing[0].0, log::Level::Warn);
+        publisher.handle(SourceEvent::Unchanged(Channel::Leaf));
+        let recovered = lines_with(&marker);
+        assert_eq!(recovered.len(), 2, "{recovered:?}");
+        assert!(recovered[1]
+            .1
+            .starts_with("consul-connect: recovered: the leaf"));
+        assert_eq!(recovered[1].0, log::Level::Info);
+
+        // Ticks in the alarm window (95 % of the lifetime gone), minutes apart: one WARN;
+        // after the expiry: one ERROR.
+        for minutes in 0..3u64 {
+            publisher.tick(now + Duration::from_secs(950 + 61 * minutes));
+        }
+        let alarm = lines_with(&format!("leaf {serial} expires in"));
+        assert_eq!(alarm.len(), 1, "{alarm:?}");
+        assert_eq!(alarm[0].0, log::Level::Warn);
+        for minutes in 0..3u64 {
+            publisher.tick(now + Duration::from_secs(1200 + 61 * minutes));
+        }
+        let expired = lines_with(&format!("leaf {serial} expired"));
+        assert_eq!(expired.len(), 1, "{expired:?}");
+        assert_eq!(expired[0].0, log::Level::Error);
+        assert!(store.status().leaf_expired);
     }
 
     /// A leaf that arrives before the roots is still kept for them, and a newer leaf

@@ -5,12 +5,11 @@ use super::marshal::{
     chain_arg, check_caller, guard, handle_arg, properties_arg, string_arg, throw_denied, ChainArg,
 };
 use super::protocol;
-use crate::authz::Authorization;
 use crate::error::Error;
 use crate::handles;
 use crate::spiffe::ServiceId;
 use jni::objects::{JClass, JObjectArray, JString};
-use jni::sys::{jlong, jobject, jstring};
+use jni::sys::{jint, jlong, jobject, jstring};
 use jni::JNIEnv;
 use std::time::Duration;
 
@@ -115,14 +114,18 @@ pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_open<'local>(
     })
 }
 
-/// `void NativeBridge.close(long handle)`: releases one reference to the handle.
+/// `int NativeBridge.close(long handle)`: releases one reference to the handle and
+/// returns how many remain (0: the identity is stopped and the handle gone).
 #[no_mangle]
 pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_close<'local>(
     mut env: JNIEnv<'local>,
     _class: JClass<'local>,
     handle: jlong,
-) {
-    guard(&mut env, |_| Ok(handles::close(handle_arg(handle)?)?))
+) -> jint {
+    guard(&mut env, |_| {
+        let remaining = handles::close(handle_arg(handle)?)?;
+        Ok(jint::try_from(remaining).unwrap_or(jint::MAX))
+    })
 }
 
 /// `long NativeBridge.generation(long handle)`: generation of the current snapshot (0
@@ -190,6 +193,39 @@ pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_snapshot<'local>(
     })
 }
 
+/// `IdentityMetrics NativeBridge.identityMetrics(long handle)`: what the identity's JMX
+/// bean shows, as of now.
+#[no_mangle]
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_identityMetrics<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jobject {
+    guard(&mut env, |env| {
+        let metrics = handles::with(handle_arg(handle)?, |h| {
+            Ok(h.identity.metrics(std::time::SystemTime::now()))
+        })?;
+        Ok(protocol::identity_metrics(env, &metrics)?.into_raw())
+    })
+}
+
+/// `AuthorizationMetrics NativeBridge.authorizationMetrics(long handle)`: what the
+/// authorization JMX bean shows; never starts the authorizer (not started: zeros).
+#[no_mangle]
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_authorizationMetrics<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+) -> jobject {
+    guard(&mut env, |env| {
+        let metrics = handles::with(handle_arg(handle)?, |h| {
+            Ok(h.started_authorizer()
+                .map(|a| (a.target().to_string(), a.status())))
+        })?;
+        Ok(protocol::authorization_metrics(env, metrics.as_ref())?.into_raw())
+    })
+}
+
 /// `IdentityStatus NativeBridge.status(long handle)`.
 #[no_mangle]
 pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_status<'local>(
@@ -222,7 +258,7 @@ pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_authorize<'local>(
         let authorizer = handle.authorizer()?;
         let answer = match chain {
             ChainArg::Certificates(chain) => authorizer.authorize(&chain),
-            ChainArg::Refused(reason) => Authorization::refused(reason),
+            ChainArg::Refused(reason) => authorizer.refuse(reason),
         };
         match (answer.is_allowed(), authorizer.principal(&answer)) {
             (true, Some(principal)) => Ok(env.new_string(principal)?.into_raw()),
@@ -258,7 +294,7 @@ pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_authorizeDetailed<
         let handle = handles::get(handle_arg(handle)?)?;
         let authorizer = handle.authorizer()?;
         let answer = match (chain, &target) {
-            (ChainArg::Refused(reason), _) => Authorization::refused(reason),
+            (ChainArg::Refused(reason), _) => authorizer.refuse(reason),
             (ChainArg::Certificates(chain), None) => authorizer.authorize(&chain),
             (ChainArg::Certificates(chain), Some(t)) => authorizer.authorize_for(&chain, t),
         };

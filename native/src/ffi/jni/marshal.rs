@@ -57,6 +57,12 @@ impl JniDefault for jni::sys::jlong {
     }
 }
 
+impl JniDefault for jni::sys::jint {
+    fn jni_default() -> Self {
+        0
+    }
+}
+
 impl JniDefault for jni::sys::jboolean {
     fn jni_default() -> Self {
         jni::sys::JNI_FALSE

@@ -4,7 +4,8 @@
 //! `Object[]` read by position: a record's canonical constructor where its components
 //! are plain (`ServiceIdentity`, `ConnectPeer`, `ConnectDecision`), a static
 //! `fromNative` factory with primitive parameters where the record holds `List`,
-//! `Instant` or `Optional` (`IdentitySnapshot`, `IdentityStatus`). The JNI signature is
+//! `Instant` or `Optional` (`IdentitySnapshot`, `IdentityStatus`, `IdentityMetrics`,
+//! `AuthorizationMetrics`). The JNI signature is
 //! checked when the call is made: a Java type that does not match fails loudly with
 //! `NoSuchMethodError`, it is never misread.
 //!
@@ -13,9 +14,10 @@
 //! own types; see `share`).
 
 use super::marshal::Failure;
-use crate::authz::{Authorization, Origin, Peer};
+use crate::authz::{Authorization, AuthzStatus, DenyReason, Origin, Peer};
+use crate::consul::ENDPOINTS;
 use crate::error::Error;
-use crate::identity::{Snapshot, Status};
+use crate::identity::{Metrics, Snapshot, Status};
 use crate::spiffe::ServiceId;
 use jni::objects::{JObject, JValue};
 use jni::JNIEnv;
@@ -31,6 +33,10 @@ pub(crate) const CONNECT_PEER: &str = "io/consulconnect/jca/ConnectPeer";
 pub(crate) const IDENTITY_SNAPSHOT: &str = "io/consulconnect/identity/IdentitySnapshot";
 /// `io.consulconnect.identity.IdentityStatus`.
 pub(crate) const IDENTITY_STATUS: &str = "io/consulconnect/identity/IdentityStatus";
+/// `io.consulconnect.metrics.IdentityMetrics`.
+pub(crate) const IDENTITY_METRICS: &str = "io/consulconnect/metrics/IdentityMetrics";
+/// `io.consulconnect.metrics.AuthorizationMetrics`.
+pub(crate) const AUTHORIZATION_METRICS: &str = "io/consulconnect/metrics/AuthorizationMetrics";
 
 const STRING: &str = "Ljava/lang/String;";
 
@@ -181,6 +187,109 @@ pub(crate) fn identity_status<'l>(
     Ok(value.l()?)
 }
 
+/// `IdentityMetrics.fromNative(String service, String spiffeId, String serial,
+/// long notBeforeMillis, long notAfterMillis, long secondsToExpiry, boolean inExpiryAlarm,
+/// boolean leafExpired, long generation, long leafRotations, long rootsRotations,
+/// int rootsCount, String activeRootId, long lastSuccessMillis, String lastError,
+/// long lastErrorMillis, String[] agentEndpoints, long[] agentErrors)`; absent strings are
+/// null, absent times -1.
+pub(crate) fn identity_metrics<'l>(
+    env: &mut JNIEnv<'l>,
+    metrics: &Metrics,
+) -> Result<JObject<'l>, Failure> {
+    let leaf = metrics.leaf.as_ref();
+    let status = &metrics.status;
+    let service = optional_string(env, metrics.service.as_deref())?;
+    let spiffe_id = optional_string(env, leaf.map(|l| l.id.to_string()).as_deref())?;
+    let serial = optional_string(env, leaf.map(|l| l.serial.as_str()))?;
+    let active = optional_string(env, metrics.active_root_id.as_deref())?;
+    let (error_time, error) = match &status.last_error {
+        Some((t, e)) => (Some(*t), Some(e.as_str())),
+        None => (None, None),
+    };
+    let error = optional_string(env, error)?;
+    let endpoints = string_array(env, &ENDPOINTS)?;
+    let errors = long_array(env, &metrics.agent_errors)?;
+    let sig = format!(
+        "({STRING}{STRING}{STRING}JJJZZJJJI{STRING}J{STRING}J[{STRING}[J)L{IDENTITY_METRICS};"
+    );
+    let value = env.call_static_method(
+        IDENTITY_METRICS,
+        "fromNative",
+        sig,
+        &[
+            JValue::Object(&service),
+            JValue::Object(&spiffe_id),
+            JValue::Object(&serial),
+            JValue::Long(leaf.map_or(-1, |l| l.not_before.saturating_mul(1000))),
+            JValue::Long(leaf.map_or(-1, |l| l.not_after.saturating_mul(1000))),
+            JValue::Long(metrics.seconds_to_expiry),
+            JValue::Bool(metrics.in_expiry_alarm.into()),
+            JValue::Bool(status.leaf_expired.into()),
+            JValue::Long(long(status.generation)),
+            JValue::Long(long(status.leaf_rotations)),
+            JValue::Long(long(status.roots_rotations)),
+            JValue::Int(i32::try_from(metrics.roots_count).unwrap_or(i32::MAX)),
+            JValue::Object(&active),
+            JValue::Long(millis(status.last_success)),
+            JValue::Object(&error),
+            JValue::Long(millis(error_time)),
+            JValue::Object(&endpoints),
+            JValue::Object(&errors),
+        ],
+    )?;
+    Ok(value.l()?)
+}
+
+/// `AuthorizationMetrics.fromNative(boolean started, String target, long allowed,
+/// long denied, String[] denyCodes, long[] deniedByCode, long cacheHits, long cacheMisses,
+/// long cacheSize, long cacheCapacity, long cacheEvictions, long staleAllowsServed,
+/// long intentionsEpoch, String intentionsWatchError, long agentCalls,
+/// long agentCallErrors, long latencyP50Micros, long latencyP90Micros,
+/// long latencyP99Micros, long latencyMaxMicros)`. `authorizer` is the target and status
+/// of the running authorizer; without one, zeros and `started = false`.
+pub(crate) fn authorization_metrics<'l>(
+    env: &mut JNIEnv<'l>,
+    authorizer: Option<&(String, AuthzStatus)>,
+) -> Result<JObject<'l>, Failure> {
+    let target = optional_string(env, authorizer.map(|(t, _)| t.as_str()))?;
+    let status = authorizer.map(|(_, s)| s);
+    let c = status.map(|s| s.counters.clone()).unwrap_or_default();
+    let codes = string_array(env, &DenyReason::CODES)?;
+    let denied = long_array(env, &c.denied_by_code)?;
+    let watch_error = optional_string(env, status.and_then(|s| s.intentions_error.as_deref()))?;
+    let size = |f: fn(&AuthzStatus) -> u64| JValue::Long(long(status.map_or(0, f)));
+    let sig = format!("(Z{STRING}JJ[{STRING}[JJJJJJJJ{STRING}JJJJJJ)L{AUTHORIZATION_METRICS};");
+    let value = env.call_static_method(
+        AUTHORIZATION_METRICS,
+        "fromNative",
+        sig,
+        &[
+            JValue::Bool(authorizer.is_some().into()),
+            JValue::Object(&target),
+            JValue::Long(long(c.allowed)),
+            JValue::Long(long(c.denied())),
+            JValue::Object(&codes),
+            JValue::Object(&denied),
+            JValue::Long(long(c.cache_hits)),
+            JValue::Long(long(c.cache_misses)),
+            size(|s| s.entries as u64),
+            size(|s| s.capacity as u64),
+            size(|s| s.evictions),
+            JValue::Long(long(c.stale_served)),
+            size(|s| s.epoch),
+            JValue::Object(&watch_error),
+            JValue::Long(long(c.source_calls)),
+            JValue::Long(long(c.source_errors)),
+            JValue::Long(long(c.latency_p50_micros)),
+            JValue::Long(long(c.latency_p90_micros)),
+            JValue::Long(long(c.latency_p99_micros)),
+            JValue::Long(long(c.latency_max_micros)),
+        ],
+    )?;
+    Ok(value.l()?)
+}
+
 /// The stable name of an answer's origin, as `ConnectDecision.origin` documents it.
 fn origin_code(origin: Origin) -> &'static str {
     match origin {
@@ -221,6 +330,13 @@ fn string_array<'l>(env: &mut JNIEnv<'l>, items: &[&str]) -> Result<JObject<'l>,
         env.set_object_array_element(&array, i as i32, &s)?;
         env.delete_local_ref(s)?;
     }
+    Ok(array.into())
+}
+
+fn long_array<'l>(env: &mut JNIEnv<'l>, items: &[u64]) -> Result<JObject<'l>, Failure> {
+    let array = env.new_long_array(array_len(items.len())?)?;
+    let values: Vec<i64> = items.iter().map(|v| long(*v)).collect();
+    env.set_long_array_region(&array, 0, &values)?;
     Ok(array.into())
 }
 

@@ -14,7 +14,8 @@
 
 use super::marshal::{guard, Failure};
 use super::protocol::{
-    CONNECT_DECISION, CONNECT_PEER, IDENTITY_SNAPSHOT, IDENTITY_STATUS, SERVICE_IDENTITY,
+    AUTHORIZATION_METRICS, CONNECT_DECISION, CONNECT_PEER, IDENTITY_METRICS, IDENTITY_SNAPSHOT,
+    IDENTITY_STATUS, SERVICE_IDENTITY,
 };
 use super::{bridge, tls};
 use jni::objects::JClass;
@@ -64,7 +65,7 @@ fn bridge_methods() -> Vec<NativeMethod> {
         ),
         method(
             "close",
-            "(J)V",
+            "(J)I",
             bridge::Java_io_consulconnect_jni_NativeBridge_close as *mut c_void,
         ),
         method(
@@ -91,6 +92,16 @@ fn bridge_methods() -> Vec<NativeMethod> {
             "status",
             format!("(J)L{IDENTITY_STATUS};"),
             bridge::Java_io_consulconnect_jni_NativeBridge_status as *mut c_void,
+        ),
+        method(
+            "identityMetrics",
+            format!("(J)L{IDENTITY_METRICS};"),
+            bridge::Java_io_consulconnect_jni_NativeBridge_identityMetrics as *mut c_void,
+        ),
+        method(
+            "authorizationMetrics",
+            format!("(J)L{AUTHORIZATION_METRICS};"),
+            bridge::Java_io_consulconnect_jni_NativeBridge_authorizationMetrics as *mut c_void,
         ),
         method(
             "authorize",

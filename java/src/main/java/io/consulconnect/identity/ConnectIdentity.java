@@ -1,6 +1,7 @@
 package io.consulconnect.identity;
 
 import io.consulconnect.jni.NativeBridge;
+import io.consulconnect.metrics.MetricsRegistration;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
@@ -11,8 +12,18 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * A live Consul Connect identity held by the native core: the leaf and roots it watches,
  * kept current across rotations. Opening the same properties twice in one JVM shares one
  * set of native watchers; each instance must be closed once.
+ *
+ * <p>Each native identity has JMX metrics beans ({@code io.consulconnect:type=Identity,...}
+ * and {@code type=Authorization}, see {@link MetricsRegistration}) from its first open until
+ * its last close.
  */
 public final class ConnectIdentity implements AutoCloseable {
+    /**
+     * Orders opening and closing with the (un)registration of their beans, so that a close
+     * dropping the last reference unregisters before an open of the same service registers.
+     */
+    private static final Object LIFECYCLE = new Object();
+
     private final long handle;
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -21,7 +32,8 @@ public final class ConnectIdentity implements AutoCloseable {
     }
 
     /**
-     * Starts (or joins) the watchers for these properties. Returns at once.
+     * Starts (or joins) the watchers for these properties and registers their metrics
+     * beans (a failure to register is logged, never thrown). Returns at once.
      *
      * @param properties {@code consul.*} settings; Consul's environment variables fill in
      *     what is not set
@@ -38,7 +50,11 @@ public final class ConnectIdentity implements AutoCloseable {
             values[i] = e.getValue();
             i++;
         }
-        return new ConnectIdentity(NativeBridge.open(keys, values));
+        synchronized (LIFECYCLE) {
+            long handle = NativeBridge.open(keys, values);
+            MetricsRegistration.register(handle);
+            return new ConnectIdentity(handle);
+        }
     }
 
     /**
@@ -95,11 +111,18 @@ public final class ConnectIdentity implements AutoCloseable {
         return handle;
     }
 
-    /** Releases this reference; the last one stops the native watchers. Idempotent. */
+    /**
+     * Releases this reference; the last one stops the native watchers and unregisters the
+     * metrics beans. Idempotent.
+     */
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
-            NativeBridge.close(handle);
+            synchronized (LIFECYCLE) {
+                if (NativeBridge.close(handle) == 0) {
+                    MetricsRegistration.unregister(handle);
+                }
+            }
         }
     }
 }

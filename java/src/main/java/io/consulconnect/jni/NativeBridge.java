@@ -4,6 +4,8 @@ import io.consulconnect.ConnectDecision;
 import io.consulconnect.ServiceIdentity;
 import io.consulconnect.identity.IdentitySnapshot;
 import io.consulconnect.identity.IdentityStatus;
+import io.consulconnect.metrics.AuthorizationMetrics;
+import io.consulconnect.metrics.IdentityMetrics;
 
 /**
  * The JNI entry points of the Rust core. Loading this class loads the native library.
@@ -90,8 +92,11 @@ public final class NativeBridge {
      * Releases one reference to a handle; the last one stops its watchers.
      *
      * @param handle from {@link #open}
+     * @return the references to the native identity still open after this one (from any
+     *     class loader); 0 when the identity is gone
+     * @throws IllegalArgumentException for a handle that is not open
      */
-    public static native void close(long handle);
+    public static native int close(long handle);
 
     /**
      * Generation of the current snapshot: one atomic read, cheap enough for every handshake.
@@ -138,6 +143,27 @@ public final class NativeBridge {
      * @return the status
      */
     public static native IdentityStatus status(long handle);
+
+    /**
+     * Everything the identity's JMX bean shows, read in one call (the expiry countdown is
+     * computed at the call).
+     *
+     * @param handle from {@link #open}
+     * @return the reading
+     * @throws IllegalArgumentException for a handle that is not open
+     */
+    public static native IdentityMetrics identityMetrics(long handle);
+
+    /**
+     * Everything the authorization JMX bean shows, read in one call. Never starts the
+     * authorizer: before it runs, the reading says not started and every count is 0.
+     *
+     * @param handle from {@link #open}
+     * @return the reading
+     * @throws IllegalArgumentException for a handle that is not open
+     */
+    public static native AuthorizationMetrics authorizationMetrics(long handle);
+
     /**
      * Verifies a client chain against the current Consul roots and authorizes it for the
      * configured target service (decisions are cached). The authenticator's hot path.

@@ -197,7 +197,11 @@ public class NativeFuzzTest {
                 call("snapshot", () -> NativeBridge.snapshot(h));
             } else if (pick < 96) {
                 long h = handle();
-                call("status", () -> NativeBridge.status(h));
+                switch (rnd.nextInt(3)) {
+                    case 0 -> call("status", () -> NativeBridge.status(h));
+                    case 1 -> call("identityMetrics", () -> NativeBridge.identityMetrics(h));
+                    default -> call("authorizationMetrics", () -> NativeBridge.authorizationMetrics(h));
+                }
             } else if (pick < 97) {
                 long h = handle();
                 call("startAuthorization", () -> {
