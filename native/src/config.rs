@@ -55,8 +55,11 @@ pub const AUTHZ_CACHE_SIZE: &str = "consul.authz.cache-size";
 pub const AUTHZ_CACHE_TTL: &str = "consul.authz.cache-ttl";
 /// How long a cached *allow* may still be served while Consul cannot be asked.
 pub const AUTHZ_MAX_STALE: &str = "consul.authz.max-stale";
-/// Principal returned to Trino: `service` (default) or `spiffe-id`.
+/// Principal returned to Trino: `qualified` (default), `service` or `spiffe-id`.
 pub const AUTHZ_PRINCIPAL: &str = "consul.authz.principal";
+/// Groups given to Trino (from Trino 480 on): `identity` (default; the groups of the
+/// verified Connect identity) or `none`.
+pub const AUTHZ_GROUPS: &str = "consul.authz.groups";
 
 /// Default of [`FILES_POLL_INTERVAL`]: three small files read four times a second cost
 /// nothing measurable, and a rotation reaches the next handshake well within a second.
@@ -74,7 +77,8 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     (AUTHZ_CACHE_SIZE, "10000"),
     (AUTHZ_CACHE_TTL, "60s"),
     (AUTHZ_MAX_STALE, "30s"),
-    (AUTHZ_PRINCIPAL, "service"),
+    (AUTHZ_PRINCIPAL, "qualified"),
+    (AUTHZ_GROUPS, "identity"),
 ];
 
 /// Every key the library accepts.
@@ -102,6 +106,7 @@ pub const KEYS: &[&str] = &[
     AUTHZ_CACHE_TTL,
     AUTHZ_MAX_STALE,
     AUTHZ_PRINCIPAL,
+    AUTHZ_GROUPS,
 ];
 
 /// Where the agent listens.
@@ -236,7 +241,11 @@ pub enum SourceKind {
 /// Which principal name the authenticator hands to Trino.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PrincipalForm {
-    /// The service name, e.g. `web`.
+    /// The service qualified by namespace and partition where they are not `default`
+    /// (`web`, `team-b/web`, `part-1/team-b/web`): unique across tenants.
+    Qualified,
+    /// The bare service name, e.g. `web` (services of the same name in different
+    /// namespaces or partitions become the same user).
     Service,
     /// The full SPIFFE id.
     SpiffeId,
@@ -255,6 +264,8 @@ pub struct AuthzSettings {
     pub max_stale: Duration,
     /// Principal form.
     pub principal: PrincipalForm,
+    /// Whether allowed clients get the groups of their Connect identity.
+    pub identity_groups: bool,
 }
 
 impl Default for AuthzSettings {
@@ -264,7 +275,8 @@ impl Default for AuthzSettings {
             cache_size: 10_000,
             cache_ttl: Duration::from_secs(60),
             max_stale: Duration::from_secs(30),
-            principal: PrincipalForm::Service,
+            principal: PrincipalForm::Qualified,
+            identity_groups: true,
         }
     }
 }
@@ -464,12 +476,25 @@ impl<E: Fn(&str) -> Option<String>> Sources<'_, E> {
         }
         if let Some(v) = self.prop(AUTHZ_PRINCIPAL) {
             authz.principal = match v.as_str() {
+                "qualified" => PrincipalForm::Qualified,
                 "service" => PrincipalForm::Service,
                 "spiffe-id" => PrincipalForm::SpiffeId,
                 other => {
                     return Err(Error::config(
                         AUTHZ_PRINCIPAL,
-                        format!("`{other}` is not `service` or `spiffe-id`"),
+                        format!("`{other}` is not `qualified`, `service` or `spiffe-id`"),
+                    ))
+                }
+            };
+        }
+        if let Some(v) = self.prop(AUTHZ_GROUPS) {
+            authz.identity_groups = match v.as_str() {
+                "identity" => true,
+                "none" => false,
+                other => {
+                    return Err(Error::config(
+                        AUTHZ_GROUPS,
+                        format!("`{other}` is not `identity` or `none`"),
                     ))
                 }
             };

@@ -11,6 +11,8 @@ use std::fmt;
 
 /// The default partition name Consul uses when none is encoded in the id.
 pub const DEFAULT_PARTITION: &str = "default";
+/// The namespace every Consul has (and the only one on Consul CE).
+pub const DEFAULT_NAMESPACE: &str = "default";
 
 /// Longest SPIFFE id accepted (the SPIFFE spec caps ids at 2048 bytes).
 pub const MAX_ID_LEN: usize = 2048;
@@ -98,6 +100,40 @@ impl ServiceId {
     pub fn to_uri(&self) -> String {
         self.to_string()
     }
+
+    /// The service qualified as much as needed to be unique in the trust domain, in
+    /// Consul's own notation: `web` in the default namespace and partition,
+    /// `team-b/web` in namespace `team-b`, `part-1/team-b/web` in a partition other than
+    /// `default` (any namespace). Service, namespace and partition names cannot hold `/`,
+    /// so two identities never share a qualified name. The datacenter is left out: Consul
+    /// intentions, and so our decisions, do not depend on it.
+    pub fn qualified_name(&self) -> String {
+        if self.partition != DEFAULT_PARTITION {
+            format!("{}/{}/{}", self.partition, self.namespace, self.service)
+        } else if self.namespace != DEFAULT_NAMESPACE {
+            format!("{}/{}", self.namespace, self.service)
+        } else {
+            self.service.clone()
+        }
+    }
+
+    /// The groups this identity belongs to, for Trino's access control:
+    /// `consul:service:<qualified name>`, `consul:namespace:<namespace>` (partition-qualified
+    /// outside the default partition: `consul:namespace:<partition>/<namespace>`),
+    /// `consul:partition:<partition>` and `consul:datacenter:<datacenter>`.
+    pub fn groups(&self) -> Vec<String> {
+        let namespace = if self.partition != DEFAULT_PARTITION {
+            format!("{}/{}", self.partition, self.namespace)
+        } else {
+            self.namespace.clone()
+        };
+        vec![
+            format!("consul:service:{}", self.qualified_name()),
+            format!("consul:namespace:{namespace}"),
+            format!("consul:partition:{}", self.partition),
+            format!("consul:datacenter:{}", self.datacenter),
+        ]
+    }
 }
 
 impl fmt::Display for ServiceId {
@@ -123,6 +159,62 @@ fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Trino users and groups from every Enterprise form: the default namespace and
+    /// partition keep the bare name; everything else is qualified; no two identities that
+    /// differ in namespace or partition share a user.
+    #[test]
+    fn qualified_names_and_groups_never_collide_across_tenants() {
+        let td = "11111111-2222-3333-4444-555555555555.consul";
+        let id = |path: &str| ServiceId::parse(&format!("spiffe://{td}{path}")).unwrap();
+        let forms = [
+            ("/ns/default/dc/dc1/svc/admin", "admin"),
+            ("/ns/default/dc/dc2/svc/admin", "admin"),
+            ("/ap/default/ns/default/dc/dc1/svc/admin", "admin"),
+            ("/ns/team-b/dc/dc1/svc/admin", "team-b/admin"),
+            ("/ap/default/ns/team-b/dc/dc1/svc/admin", "team-b/admin"),
+            (
+                "/ap/part-1/ns/default/dc/dc1/svc/admin",
+                "part-1/default/admin",
+            ),
+            (
+                "/ap/part-1/ns/team-b/dc/dc1/svc/admin",
+                "part-1/team-b/admin",
+            ),
+            ("/ns/default/dc/dc1/svc/team-b", "team-b"),
+        ];
+        for (path, user) in forms {
+            assert_eq!(id(path).qualified_name(), user, "{path}");
+        }
+        // Distinct (partition, namespace, service) triples give distinct users.
+        let mut seen = std::collections::BTreeMap::new();
+        for (path, _) in forms {
+            let i = id(path);
+            let key = (i.partition.clone(), i.namespace.clone(), i.service.clone());
+            let user = i.qualified_name();
+            if let Some(other) = seen.insert(user.clone(), key.clone()) {
+                assert_eq!(other, key, "{user} names two identities");
+            }
+        }
+        assert_eq!(
+            id("/ap/part-1/ns/team-b/dc/dc2/svc/admin").groups(),
+            [
+                "consul:service:part-1/team-b/admin",
+                "consul:namespace:part-1/team-b",
+                "consul:partition:part-1",
+                "consul:datacenter:dc2"
+            ]
+        );
+        assert_eq!(
+            id("/ns/default/dc/dc1/svc/web").groups(),
+            [
+                "consul:service:web",
+                "consul:namespace:default",
+                "consul:partition:default",
+                "consul:datacenter:dc1"
+            ]
+        );
+    }
 
     #[test]
     fn parses_plain_service_id() {

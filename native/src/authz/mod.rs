@@ -189,11 +189,13 @@ impl Authorization {
         matches!(self.origin, Origin::Cache | Origin::StaleCache)
     }
 
-    /// The principal name to hand to Trino: the service name or the full SPIFFE id.
+    /// The principal name to hand to Trino: the qualified service name, the bare service
+    /// name or the full SPIFFE id.
     /// Present whenever the chain verified, whatever the decision: check
     /// [`Authorization::is_allowed`] first. `None` when the chain did not verify.
     pub fn principal(&self, form: PrincipalForm) -> Option<&str> {
         self.peer().map(|p| match form {
+            PrincipalForm::Qualified => p.user.as_str(),
             PrincipalForm::Service => p.id.service.as_str(),
             PrincipalForm::SpiffeId => p.spiffe_id.as_str(),
         })
@@ -296,6 +298,7 @@ impl AuthorizerBuilder {
             source,
             target: self.target,
             principal: s.principal,
+            identity_groups: s.identity_groups,
             ttl: s.cache_ttl,
             deny_ttl: s.cache_ttl.min(DENY_TTL),
             error_ttl: s.cache_ttl.min(ERROR_TTL),
@@ -372,6 +375,7 @@ struct Inner {
     source: Arc<dyn DecisionSource>,
     target: String,
     principal: PrincipalForm,
+    identity_groups: bool,
     ttl: Duration,
     deny_ttl: Duration,
     error_ttl: Duration,
@@ -422,6 +426,15 @@ impl Authorizer {
     /// The configured principal form.
     pub fn principal_form(&self) -> PrincipalForm {
         self.inner.principal
+    }
+
+    /// The groups for an answer: the verified identity's ([`ServiceId::groups`]) unless
+    /// `consul.authz.groups=none`; empty when the chain did not verify.
+    pub fn groups<'a>(&self, answer: &'a Authorization) -> &'a [String] {
+        match answer.peer() {
+            Some(p) if self.inner.identity_groups => &p.groups,
+            _ => &[],
+        }
     }
 
     /// The principal for an answer, in the configured form.

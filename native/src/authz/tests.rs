@@ -169,6 +169,51 @@ fn allow_is_cached_with_identity_and_principal() {
     assert!(c.latency_max_micros >= 1, "{c:?}");
 }
 
+/// The default Trino user is unique across tenants: `admin` of namespace `team-b` and of
+/// partition `part-1` are not the `admin` of the default namespace; the bare `service`
+/// form (opt-in) merges them; groups come from the verified identity unless turned off.
+#[test]
+fn users_are_qualified_by_namespace_and_partition_and_groups_follow() {
+    let Fixture { ca, authz, .. } = fixture(Fake::new(Mode::Allow), settings(60, 30));
+    let leaf = |path: &str| ca.issue(LeafSpec::uris(&[&format!("spiffe://{TRUST_DOMAIN}{path}")]));
+    let cases = [
+        ("/ns/default/dc/dc1/svc/admin", "admin"),
+        ("/ns/team-b/dc/dc1/svc/admin", "team-b/admin"),
+        (
+            "/ap/part-1/ns/team-b/dc/dc1/svc/admin",
+            "part-1/team-b/admin",
+        ),
+    ];
+    for (path, user) in cases {
+        let answer = authz.authorize(&[leaf(path)]);
+        assert!(answer.is_allowed(), "{path}: {}", answer.reason());
+        assert_eq!(authz.principal(&answer), Some(user), "{path}");
+        assert_eq!(answer.principal(PrincipalForm::Service), Some("admin"));
+        let groups = authz.groups(&answer);
+        assert_eq!(groups[0], format!("consul:service:{user}"), "{groups:?}");
+        assert!(
+            groups.contains(&"consul:datacenter:dc1".to_string()),
+            "{groups:?}"
+        );
+    }
+    let no_groups = authorizer(
+        &store_for(&ca),
+        &Fake::new(Mode::Allow),
+        AuthzSettings {
+            identity_groups: false,
+            ..settings(60, 30)
+        },
+    );
+    let answer = no_groups.authorize(&[leaf("/ns/default/dc/dc1/svc/admin")]);
+    assert!(answer.is_allowed() && no_groups.groups(&answer).is_empty());
+    // A refused chain has neither user nor groups.
+    let refused = authz.authorize(&[Ca::new("other").leaf("admin")]);
+    assert_eq!(
+        (authz.principal(&refused), authz.groups(&refused).len()),
+        (None, 0)
+    );
+}
+
 /// Every answer is counted once, by outcome, code and cache use, refusals before the
 /// cache included; the decision source's failures too.
 #[test]

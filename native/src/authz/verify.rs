@@ -39,6 +39,11 @@ pub struct Peer {
     pub id: ServiceId,
     /// The SPIFFE id in canonical form (`spiffe://<td>/ns/<ns>/dc/<dc>/svc/<name>`).
     pub spiffe_id: String,
+    /// The service qualified by namespace and partition where not default
+    /// ([`ServiceId::qualified_name`]): the default Trino user.
+    pub user: String,
+    /// The identity's groups ([`ServiceId::groups`]).
+    pub groups: Vec<String>,
     /// The leaf's serial in Consul's colon-hex form.
     pub serial: String,
     /// Start of the leaf's validity, seconds since the epoch.
@@ -103,6 +108,8 @@ pub fn verify_peer<C: AsRef<[u8]>>(
     let path_not_after = verify_signatures(chain, roots, now, usage)?;
     Ok(Peer {
         spiffe_id: id.to_uri(),
+        user: id.qualified_name(),
+        groups: id.groups(),
         id,
         serial: colon_hex(leaf.raw_serial()),
         not_before: leaf.validity().not_before.timestamp(),

@@ -3,6 +3,7 @@
 
 use super::marshal::{
     chain_arg, check_caller, guard, handle_arg, properties_arg, string_arg, throw_denied, ChainArg,
+    Failure,
 };
 use super::protocol;
 use crate::error::Error;
@@ -253,22 +254,53 @@ pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_authorize<'local>(
     chain: JObjectArray<'local>,
 ) -> jstring {
     guard(&mut env, |env| {
-        let chain = chain_arg(env, &chain)?;
-        let handle = handles::get(handle_arg(handle)?)?;
-        let authorizer = handle.authorizer()?;
-        let answer = match chain {
-            ChainArg::Certificates(chain) => authorizer.authorize(&chain),
-            ChainArg::Refused(reason) => authorizer.refuse(reason),
-        };
-        match (answer.is_allowed(), authorizer.principal(&answer)) {
-            (true, Some(principal)) => Ok(env.new_string(principal)?.into_raw()),
-            _ => {
-                let code = answer.deny_reason().map_or("denied", |r| r.code());
-                throw_denied(env, code, answer.reason())?;
-                Ok(std::ptr::null_mut())
-            }
-        }
+        allowed_or_throw(env, handle, &chain, |env, _, principal| {
+            Ok(env.new_string(principal)?.into_raw())
+        })
     })
+}
+
+/// `ConnectUser NativeBridge.authorizeUser(long handle, byte[][] chain)`: as
+/// `authorize`, but the answer is the Trino user and its groups (`consul.authz.groups`),
+/// for Trino's `createAuthenticatedIdentity` (Trino 480 on).
+#[no_mangle]
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_authorizeUser<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    chain: JObjectArray<'local>,
+) -> jobject {
+    guard(&mut env, |env| {
+        allowed_or_throw(env, handle, &chain, |env, groups, user| {
+            Ok(protocol::connect_user(env, user, groups)?.into_raw())
+        })
+    })
+}
+
+/// Authorizes `chain` for the configured target: for an allowed client, `allowed` builds
+/// the answer from the principal and groups; a refused one gets
+/// `ConnectAccessDeniedException(code, message)` thrown and a null return.
+fn allowed_or_throw<'l>(
+    env: &mut JNIEnv<'l>,
+    handle: jlong,
+    chain: &JObjectArray<'l>,
+    allowed: impl FnOnce(&mut JNIEnv<'l>, &[String], &str) -> Result<jobject, Failure>,
+) -> Result<jobject, Failure> {
+    let chain = chain_arg(env, chain)?;
+    let handle = handles::get(handle_arg(handle)?)?;
+    let authorizer = handle.authorizer()?;
+    let answer = match chain {
+        ChainArg::Certificates(chain) => authorizer.authorize(&chain),
+        ChainArg::Refused(reason) => authorizer.refuse(reason),
+    };
+    match (answer.is_allowed(), authorizer.principal(&answer)) {
+        (true, Some(principal)) => allowed(env, authorizer.groups(&answer), principal),
+        _ => {
+            let code = answer.deny_reason().map_or("denied", |r| r.code());
+            throw_denied(env, code, answer.reason())?;
+            Ok(std::ptr::null_mut())
+        }
+    }
 }
 
 /// `ConnectDecision NativeBridge.authorizeDetailed(long handle, byte[][] chain,

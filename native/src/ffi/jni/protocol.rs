@@ -25,6 +25,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `io.consulconnect.ServiceIdentity`.
 pub(crate) const SERVICE_IDENTITY: &str = "io/consulconnect/ServiceIdentity";
+/// `io.consulconnect.ConnectUser`.
+pub(crate) const CONNECT_USER: &str = "io/consulconnect/ConnectUser";
 /// `io.consulconnect.ConnectDecision`.
 pub(crate) const CONNECT_DECISION: &str = "io/consulconnect/ConnectDecision";
 /// `io.consulconnect.jca.ConnectPeer`.
@@ -104,6 +106,25 @@ pub(crate) fn connect_decision<'l>(
             JValue::Object(&origin),
         ],
     )?)
+}
+
+/// `ConnectUser.fromNative(String user, String[] groups)`.
+pub(crate) fn connect_user<'l>(
+    env: &mut JNIEnv<'l>,
+    user: &str,
+    groups: &[String],
+) -> Result<JObject<'l>, Failure> {
+    let user = env.new_string(user)?;
+    let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+    let groups = string_array(env, &groups)?;
+    let sig = format!("({STRING}[{STRING})L{CONNECT_USER};");
+    let value = env.call_static_method(
+        CONNECT_USER,
+        "fromNative",
+        sig,
+        &[JValue::Object(&user), JValue::Object(&groups)],
+    )?;
+    Ok(value.l()?)
 }
 
 /// `IdentitySnapshot.fromNative(long generation, byte[][] chain, byte[] keyPkcs8,

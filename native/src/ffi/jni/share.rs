@@ -14,8 +14,8 @@
 
 use super::marshal::{guard, Failure};
 use super::protocol::{
-    AUTHORIZATION_METRICS, CONNECT_DECISION, CONNECT_PEER, IDENTITY_METRICS, IDENTITY_SNAPSHOT,
-    IDENTITY_STATUS, SERVICE_IDENTITY,
+    AUTHORIZATION_METRICS, CONNECT_DECISION, CONNECT_PEER, CONNECT_USER, IDENTITY_METRICS,
+    IDENTITY_SNAPSHOT, IDENTITY_STATUS, SERVICE_IDENTITY,
 };
 use super::{bridge, tls};
 use jni::objects::JClass;
@@ -107,6 +107,11 @@ fn bridge_methods() -> Vec<NativeMethod> {
             "authorize",
             "(J[[B)Ljava/lang/String;",
             bridge::Java_io_consulconnect_jni_NativeBridge_authorize as *mut c_void,
+        ),
+        method(
+            "authorizeUser",
+            format!("(J[[B)L{CONNECT_USER};"),
+            bridge::Java_io_consulconnect_jni_NativeBridge_authorizeUser as *mut c_void,
         ),
         method(
             "authorizeDetailed",

@@ -1,6 +1,7 @@
 package io.consulconnect.jni;
 
 import io.consulconnect.ConnectDecision;
+import io.consulconnect.ConnectUser;
 import io.consulconnect.ServiceIdentity;
 import io.consulconnect.identity.IdentitySnapshot;
 import io.consulconnect.identity.IdentityStatus;
@@ -177,6 +178,19 @@ public final class NativeBridge {
      * @throws IllegalArgumentException for a null array or a null element (a caller bug)
      */
     public static native String authorize(long handle, byte[][] chain);
+
+    /**
+     * As {@link #authorize}, but the answer is the Trino user and its groups (for Trino's
+     * {@code createAuthenticatedIdentity}, Trino 480 on).
+     *
+     * @param handle from {@link #open}
+     * @param chain DER certificates, the client's leaf first
+     * @return the user ({@code consul.authz.principal}) and groups ({@code consul.authz.groups})
+     * @throws io.consulconnect.ConnectAccessDeniedException when the client is refused, with
+     *     the reason's code
+     * @throws IllegalArgumentException for a null array or element
+     */
+    public static native ConnectUser authorizeUser(long handle, byte[][] chain);
 
     /**
      * The full authorization answer. Does not throw on a deny.

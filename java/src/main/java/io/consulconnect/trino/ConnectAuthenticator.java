@@ -2,20 +2,26 @@ package io.consulconnect.trino;
 
 import io.consulconnect.ConnectAccessDeniedException;
 import io.consulconnect.ConnectFailureException;
+import io.consulconnect.ConnectUser;
 import io.consulconnect.identity.ConnectIdentity;
 import io.consulconnect.jni.NativeBridge;
 import io.trino.spi.security.AccessDeniedException;
 import io.trino.spi.security.BasicPrincipal;
 import io.trino.spi.security.CertificateAuthenticator;
+import io.trino.spi.security.Identity;
 import java.security.Principal;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 
 /**
  * Trino's view of Consul Connect authorization: the client's chain is verified against
  * the current Consul roots and authorized by Consul intentions in the native core; the
- * principal is the client's service name (or SPIFFE ID). Every failure is a deny; the client
+ * user is the client's service, qualified by namespace and partition where not default (or
+ * as {@code consul.authz.principal} says), with the identity's groups on Trino 480 and
+ * later. Every failure is a deny, answered with 401 ({@link TrinoRefusal}); the client
  * learns the reason's code only, the server log the full reason ({@link DenyLog}).
  */
 public final class ConnectAuthenticator implements CertificateAuthenticator {
@@ -28,8 +34,32 @@ public final class ConnectAuthenticator implements CertificateAuthenticator {
 
     @Override
     public Principal authenticate(List<X509Certificate> certificates) throws AccessDeniedException {
+        return new BasicPrincipal(authorize(certificates, NativeBridge::authorize));
+    }
+
+    /**
+     * Trino 480 and later call this instead of {@link #authenticate} and keep the groups:
+     * the user (as {@code authenticate} returns it) and the groups of the verified Connect
+     * identity ({@code consul.authz.groups}). Deliberately without {@code @Override}: the
+     * method does not exist in the SPI before 480, where this one is simply never called.
+     *
+     * @param certificates the client's chain, leaf first
+     * @return the authenticated identity
+     * @throws AccessDeniedException (or Trino's authentication exception, see
+     *     {@link TrinoRefusal}) when the client is refused
+     */
+    public Optional<Identity> createAuthenticatedIdentity(List<X509Certificate> certificates) {
+        ConnectUser user = authorize(certificates, NativeBridge::authorizeUser);
+        return Optional.of(Identity.forUser(user.user())
+                .withPrincipal(new BasicPrincipal(user.user()))
+                .withGroups(Set.copyOf(user.groups()))
+                .build());
+    }
+
+    /** The native answer for an allowed client; every failure is a refusal. */
+    private <T> T authorize(List<X509Certificate> certificates, Native<T> call) {
         try {
-            return new BasicPrincipal(NativeBridge.authorize(identity.handle(), encode(certificates)));
+            return call.apply(identity.handle(), encode(certificates));
         } catch (ConnectAccessDeniedException e) {
             throw deny(certificates, e.code(), e.getMessage());
         } catch (IllegalArgumentException e) {
@@ -37,6 +67,12 @@ public final class ConnectAuthenticator implements CertificateAuthenticator {
         } catch (ConnectFailureException | IllegalStateException e) {
             throw deny(certificates, "unavailable", "cannot authorize: " + e.getMessage());
         }
+    }
+
+    /** A native authorize call. */
+    @FunctionalInterface
+    private interface Native<T> {
+        T apply(long handle, byte[][] chain);
     }
 
     private static byte[][] encode(List<X509Certificate> certificates) {
@@ -59,8 +95,8 @@ public final class ConnectAuthenticator implements CertificateAuthenticator {
      * the reason can name intentions, the trust domain or the agent's errors, which are not
      * the client's to learn.
      */
-    private AccessDeniedException deny(List<X509Certificate> certificates, String code, String reason) {
+    private RuntimeException deny(List<X509Certificate> certificates, String code, String reason) {
         denyLog.denied(certificates, code, reason);
-        return new AccessDeniedException("Consul Connect refused the client certificate (" + code + ")");
+        return TrinoRefusal.refuse("Consul Connect refused the client certificate (" + code + ")");
     }
 }

@@ -17,6 +17,7 @@ import io.trino.spi.Plugin;
 import io.trino.spi.security.AccessDeniedException;
 import io.trino.spi.security.CertificateAuthenticator;
 import io.trino.spi.security.CertificateAuthenticatorFactory;
+import io.trino.spi.security.Identity;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -30,6 +31,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.ServiceLoader;
+import java.util.Set;
 import org.junit.BeforeClass;
 import org.junit.ClassRule;
 import org.junit.Test;
@@ -105,6 +107,28 @@ public class ConnectAuthenticatorTest {
             assertTrue(line, line.contains("svc/evil") && line.contains("(denied)") && line.contains("intention")
                     && line.contains("deny"));
         }
+    }
+
+    @Test
+    public void trino480IdentityCarriesTheUserAndTheConnectGroups() throws Exception {
+        ConnectAuthenticator auth = (ConnectAuthenticator) authenticator(Map.of());
+        Identity web = auth.createAuthenticatedIdentity(chain(consul.leaf("web")[0])).orElseThrow();
+        assertEquals("web", web.getUser());
+        assertEquals("web", web.getPrincipal().orElseThrow().getName());
+        assertEquals(Set.of("consul:service:web", "consul:namespace:default", "consul:partition:default",
+                "consul:datacenter:dc1"), web.getGroups());
+        AccessDeniedException denied = assertThrows(AccessDeniedException.class,
+                () -> auth.createAuthenticatedIdentity(chain(consul.leaf("evil")[0])));
+        assertEquals("Access Denied: Consul Connect refused the client certificate (denied)", denied.getMessage());
+        assertThrows(AccessDeniedException.class, () -> auth.createAuthenticatedIdentity(List.of()));
+
+        ConnectAuthenticator noGroups = (ConnectAuthenticator) authenticator(Map.of("consul.authz.groups", "none"));
+        Identity bare = noGroups.createAuthenticatedIdentity(chain(consul.leaf("web")[0])).orElseThrow();
+        assertEquals("web", bare.getUser());
+        assertEquals(Set.of(), bare.getGroups());
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+                () -> authenticator(Map.of("consul.authz.groups", "everyone")));
+        assertTrue(bad.getMessage(), bad.getMessage().contains("consul.authz.groups"));
     }
 
     @Test
