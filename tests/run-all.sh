@@ -4,7 +4,8 @@
 #   cargo tests (unit, real Consul integration, C ABI),
 #   the cargo-fuzz targets, a few seconds each (tests/fuzz.sh),
 #   the Gradle build (native library → jar → plugin zip) with its JUnit tests,
-#   the end-to-end test with a real Trino cluster (tests/trino/e2e-mtls.sh).
+#   the end-to-end tests with real Trino (tests/trino/e2e-mtls.sh, e2e-expiry.sh, and
+#   e2e-identity.sh on Trino 435, 476 and 483, the supported release range).
 # Ends with a summary line "N passed, N failed".
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -65,17 +66,23 @@ zip=$(ls "$root"/build/distributions/presto-consul-connect-*.zip 2>/dev/null | h
 # End to end: a real Trino coordinator + worker with the plugin zip installed as the
 # README tells operators, Consul-issued mTLS, intentions, rotation (e2e-mtls.sh); and
 # leaves that live minutes, expire and are replaced, a CA whose old root is removed, an
-# impostor on a node's address (e2e-expiry.sh, test CA from the test-ca example).
-e2e_passed=0 e2e_failed=0
+# impostor on a node's address (e2e-expiry.sh, test CA from the test-ca example); users,
+# groups, access rules by group and 401 refusals on the oldest supported Trino (435, JDK
+# 17), on 476 and on the newest (483, JDK 25) (e2e-identity.sh; 435 and 483 are assembled
+# from Maven Central on first use, minutes on a fresh machine, cached after).
+e2e_passed=0 e2e_failed=0 e2e_times=()
 cargo build --quiet --example test-ca
-for e2e in e2e-mtls e2e-expiry; do
-  echo "== end-to-end: tests/trino/$e2e.sh"
+for e2e in e2e-mtls e2e-expiry "e2e-identity 435" "e2e-identity 476" "e2e-identity 483"; do
+  read -r e2e_script e2e_arg <<<"$e2e"
+  echo "== end-to-end: tests/trino/$e2e_script.sh${e2e_arg:+ $e2e_arg}"
+  e2e_start=$(date +%s)
   if [ -n "$zip" ] && PCC_PLUGIN_ZIP="$zip" PCC_TEST_CA="$root/target/debug/examples/test-ca" \
-     bash "tests/trino/$e2e.sh"; then
-    e2e_passed=$((e2e_passed + 1))
+     bash "tests/trino/$e2e_script.sh" ${e2e_arg:+"$e2e_arg"}; then
+    e2e_passed=$((e2e_passed + 1)) e2e_result=PASS
   else
-    e2e_failed=$((e2e_failed + 1))
+    e2e_failed=$((e2e_failed + 1)) e2e_result=FAIL
   fi
+  e2e_times+=("  $e2e_result tests/trino/$e2e_script.sh${e2e_arg:+ $e2e_arg} ($(( $(date +%s) - e2e_start ))s)")
 done
 echo
 echo "== summary ($(( $(date +%s) - start ))s)"
@@ -83,6 +90,7 @@ echo "cargo: ${cargo_passed:-0} passed, ${cargo_failed:-0} failed"
 echo "fuzz: ${fuzz_passed:-0} passed, ${fuzz_failed:-0} failed"
 echo "junit: ${junit_passed} passed, ${junit_failed} failed"
 echo "end-to-end: ${e2e_passed} passed, ${e2e_failed} failed"
+printf '%s\n' "${e2e_times[@]}"
 echo "plugin zip: ${zip:-MISSING}"
 total_passed=$(( ${cargo_passed:-0} + ${fuzz_passed:-0} + junit_passed + e2e_passed ))
 total_failed=$(( ${cargo_failed:-0} + ${fuzz_failed:-0} + junit_failed + e2e_failed ))

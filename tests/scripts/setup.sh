@@ -19,6 +19,8 @@ command -v unzip >/dev/null 2>&1 || need_apt+=(unzip)
 command -v jq >/dev/null 2>&1 || need_apt+=(jq)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+# Maven resolves Trino releases that have no server tarball (tests/trino/assemble-server.sh).
+command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing Debian packages: ${need_apt[*]}"
   as_root apt-get update -qq >&2

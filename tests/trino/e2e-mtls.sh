@@ -12,6 +12,14 @@
 #      Trino reports the user "web" (our plugin maps the SPIFFE id to the service);
 #   5. (plugin) a denied service is refused with Consul's reason; an intention flip takes
 #      effect without a restart; a CA rotation reaches the HTTPS server without a restart.
+#   6. (metrics) our MBeans, read through Trino's JMX connector (catalog "jmx", the
+#      trino-jmx plugin of the same Trino version on both nodes) as the client "web":
+#      jmx.current."io.consulconnect:type=identity,name=trino" has a row per node with the
+#      coordinator's leaf (SPIFFE id, serial = the one its HTTPS server presents, not-after,
+#      seconds to expiry > 0), and "…type=authorization,name=trino" the coordinator's
+#      decisions; they move: the denied client of 5 raises denied, deniedbyintention and
+#      deniedbyreason's "denied", web's own queries raise allowed, and the CA rotation of 5
+#      raises leafrotations and changes the serial.
 # Every node is set up as the README says (tests/trino/lib.sh): plugin zip in plugin/, its
 # jar as -javaagent, host-name verification left on for every internal client.
 #   4. refused: a client without a certificate (401); a client with a certificate from a
@@ -24,6 +32,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/lib.sh"
 
 step "prepare (Trino, CLI, Consul)"
+PCC_TRINO_JMX=1
 pcc_init
 trap pcc_on_fail EXIT
 W="$PCC_WORK"
@@ -55,6 +64,8 @@ trino_node_init "$W/coord" coordinator
 trino_auth_certificate "$W/coord"
 trino_node_init "$W/worker" worker "$W/coord"
 trino_auth_certificate "$W/worker"
+trino_jmx "$W/coord"
+trino_jmx "$W/worker"
 ! grep -h hostname-verification "$W"/coord/etc/config.properties "$W"/worker/etc/config.properties \
   || die "host-name verification is switched off somewhere"
 # The user Trino reports for the web client: our plugin maps the SPIFFE id to the service.
@@ -167,6 +178,83 @@ echo "$out" | grep -qiE 'PKIX|certif|trust' \
   || die "a client trusting only a foreign CA failed, but not on the certificate: $out"
 log "client trusting a foreign CA: refuses the coordinator ($(echo "$out" | grep -iE 'PKIX|certif|trust' | head -1))"
 
+# Our MBeans as Trino operators read them: tables of the jmx catalog, one row per node
+# (column "node" = the node id), one column per attribute, names lowercased by Trino.
+coord_id="$(sed -n 's/^node.id=//p' "$W/coord/etc/node.properties")"
+worker_id="$(sed -n 's/^node.id=//p' "$W/worker/etc/node.properties")"
+# mbean TYPE... : every node's row of io.consulconnect:type=TYPE,name=trino for each TYPE,
+# read as web in one CLI call (one statement per TYPE); one JSON object per row. The CLI's
+# error is left in $W/cli.err (cli_error).
+mbean() {
+  local t sql=""
+  for t in "$@"; do sql+="SELECT * FROM jmx.current.\"io.consulconnect:type=$t,name=trino\"; "; done
+  PCC_QUERY_FORMAT=JSON trino_query "$W/coord" "$W/web.pem" web "$sql" 2>"$W/cli.err"
+}
+cli_error() { plain <"$W/cli.err" | grep -vE '^[[:space:]]+at ' | head -3 | tr '\n' ' '; }
+# load ROWS TYPE NODE_ID ARRAY: the associative ARRAY gets NODE_ID's row of the TYPE bean,
+# column -> value ("" for null); fails when there is no such row.
+load() {
+  local -n row="$4"
+  local k v
+  row=()
+  while IFS=$'\t' read -r k v; do row[$k]="$v"; done < <(jq -r --arg t "$2" --arg n "$3" \
+    'select(.node == $n and (.object_name | ascii_downcase | test("type=" + $t + "(,|$)")))
+     | to_entries[] | "\(.key)\t\(if .value == null then "" else (.value | tostring | gsub("[\t\n]"; " ")) end)"' <<<"$1")
+  [ -n "${row[node]:-}" ]
+}
+# show ARRAY COLUMN...: "column=value ..." for the log.
+show() {
+  local -n row="$1"
+  local c out=""
+  shift
+  for c in "$@"; do out+="$c=${row[$c]:-} "; done
+  echo "${out% }"
+}
+# reason_count ARRAY CODE: deniedbyreason[CODE]. An MXBean Map<String,Long> is TabularData,
+# which the jmx connector shows as its toString(): one "{key=CODE, value=N}" per entry.
+reason_count() {
+  local -n row="$1"
+  [[ "${row[deniedbyreason]:-}" =~ key=$2,\ value=([0-9]+) ]] && echo "${BASH_REMATCH[1]}"
+}
+# reasons ARRAY: the non-zero entries of deniedbyreason, "code=n ...".
+reasons() {
+  local -n row="$1"
+  grep -oE 'key=[a-z-]+, value=[1-9][0-9]*' <<<"${row[deniedbyreason]:-}" \
+    | sed -E 's/key=([a-z-]+), value=/\1=/' | tr '\n' ' ' || true
+}
+# gt A B: A > B, both integers.
+gt() { [[ "${1:-}" =~ ^-?[0-9]+$ && "${2:-}" =~ ^-?[0-9]+$ ]] && [ "$1" -gt "$2" ]; }
+# hexnorm SERIAL: lowercase hex digits without separators or leading zeros.
+hexnorm() { local h="${1//:/}"; h="${h,,}"; echo "${h#"${h%%[!0]*}"}"; }
+ID_COLS=(service spiffeid serial notbefore notafter secondstoexpiry inexpiryalarm generation
+  leafrotations rootsrotations rootscount activerootid lastsuccessageseconds lasterror)
+AUTHZ_COLS=(started target allowed denied deniedbyintention deniedcertificate
+  deniedagentunavailable cachehits cachemisses cachesize agentcalls agentcallerrors
+  agentcalllatencyp50micros agentcalllatencyp99micros intentionsepoch)
+# Snapshots: ID0/AZ0 now, AZ1 after the denied client, ID1 after the CA rotation of check 5
+# (c = coordinator, w = worker).
+declare -A ID0c ID0w AZ0c AZ0w AZ1c ID1c ID1w
+
+step "check (metrics): our MBeans are tables of Trino's jmx catalog"
+rows="$(mbean identity authorization)" \
+  || die "cannot read io.consulconnect:type=identity|authorization,name=trino through jmx: $(cli_error)"
+load "$rows" identity "$coord_id" ID0c || die "identity MBean: no row for $coord_id: $rows"
+load "$rows" identity "$worker_id" ID0w || die "identity MBean: no row for $worker_id: $rows"
+log "identity ($coord_id): $(show ID0c "${ID_COLS[@]}")"
+log "identity ($worker_id): $(show ID0w "${ID_COLS[@]}")"
+[ "${ID0c[spiffeid]:-}" = "spiffe://$trust_domain/ns/default/dc/dc1/svc/trino" ] \
+  || die "identity MBean: spiffeid '${ID0c[spiffeid]:-}', expected the leaf for trino"
+[ "${ID0c[service]:-}" = trino ] || die "identity MBean: service '${ID0c[service]:-}', expected trino"
+[ -n "${ID0c[serial]:-}" ] || die "identity MBean: no serial"
+[ -n "${ID0c[notafter]:-}" ] || die "identity MBean: empty notafter"
+gt "${ID0c[secondstoexpiry]:-}" 0 || die "identity MBean: secondstoexpiry '${ID0c[secondstoexpiry]:-}' not > 0"
+load "$rows" authorization "$coord_id" AZ0c || die "authorization MBean: no row for $coord_id: $rows"
+load "$rows" authorization "$worker_id" AZ0w || true
+log "authorization ($coord_id): $(show AZ0c "${AUTHZ_COLS[@]}") deniedbyreason: $(reasons AZ0c)"
+log "authorization ($worker_id): $(show AZ0w "${AUTHZ_COLS[@]}") deniedbyreason: $(reasons AZ0w)"
+[ "${AZ0c[started]:-}" = true ] || die "authorization MBean: the coordinator's authorizer is not started"
+gt "${AZ0c[allowed]:-}" 0 || die "authorization MBean: allowed '${AZ0c[allowed]:-}' not > 0 after web's queries"
+
 {
   coord_port="$(cat "$W/coord/port")"
   serial_of() {
@@ -192,6 +280,10 @@ log "client trusting a foreign CA: refuses the coordinator ($(echo "$out" | grep
   grep -q "consul-connect: denied .*svc/evil" "$W/coord/server.log" \
     || die "the coordinator log does not say why evil was refused"
   log "coordinator log: $(grep -m1 "consul-connect: denied .*svc/evil" "$W/coord/server.log" | cut -c1-300)"
+  # The coordinator's authorization MBean after evil's refusal (reading it is a query of
+  # web, itself allowed before the value is read).
+  rows="$(mbean authorization)" || die "cannot read the authorization MBean through jmx: $(cli_error)"
+  load "$rows" authorization "$coord_id" AZ1c || die "authorization MBean: no row for $coord_id: $rows"
 
   step "check (plugin): flipping web's intention to deny refuses web's next query, no restart"
   coord_pid="$(cat "$W/coord/pid" 2>/dev/null || true)"
@@ -222,11 +314,38 @@ log "client trusting a foreign CA: refuses the coordinator ($(echo "$out" | grep
     sleep 1
   done
   log "coordinator now presents serial $new_serial (was $old_serial), $(( $(date +%s) - rotated_at )) s after the CA rotation"
+  rows="$(mbean identity)" || die "cannot read the identity MBean through jmx after the rotation: $(cli_error)"
+  load "$rows" identity "$coord_id" ID1c || die "identity MBean: no row for $coord_id after the rotation: $rows"
+  load "$rows" identity "$worker_id" ID1w || true
   out="$(trino_query "$W/coord" "$W/web.pem" web "SELECT current_user, (SELECT count(*) FROM system.runtime.nodes WHERE state = 'active')")" \
     || die "queries fail after the rotation"
   [ "$out" = "web,2" ] || die "after the rotation expected 'web,2', got '$out'"
   if [ -n "$coord_pid" ]; then kill -0 "$coord_pid" || die "the coordinator restarted"; fi
   log "after the rotation: queries work with the old client leaf, 2 active nodes, same coordinator process"
 }
+
+step "check (metrics): the MBeans moved with the denied client and the rotation"
+log "authorization ($coord_id) after evil: $(show AZ1c "${AUTHZ_COLS[@]}") deniedbyreason: $(reasons AZ1c)"
+for c in denied deniedbyintention allowed; do
+  gt "${AZ1c[$c]:-}" "${AZ0c[$c]:-}" || die "authorization MBean: $c did not grow (${AZ0c[$c]:-} -> ${AZ1c[$c]:-})"
+done
+gt "$(reason_count AZ1c denied)" "$(reason_count AZ0c denied)" \
+  || die "authorization MBean: deniedbyreason 'denied' did not grow ($(reasons AZ0c)-> $(reasons AZ1c))"
+log "evil's refusal: denied ${AZ0c[denied]:-} -> ${AZ1c[denied]:-}, deniedbyintention ${AZ0c[deniedbyintention]:-} -> ${AZ1c[deniedbyintention]:-}, deniedbyreason[denied] $(reason_count AZ0c denied) -> $(reason_count AZ1c denied); web: allowed ${AZ0c[allowed]:-} -> ${AZ1c[allowed]:-}"
+log "identity ($coord_id) after the rotation: $(show ID1c "${ID_COLS[@]}")"
+log "identity ($worker_id) after the rotation: $(show ID1w "${ID_COLS[@]}")"
+# The serials as the coordinator's HTTPS server presented them (check 5, openssl) and as
+# the MBean shows them, compared as hex digits.
+[ "$(hexnorm "${ID0c[serial]:-}")" = "$(hexnorm "$old_serial")" ] \
+  || die "identity MBean: serial '${ID0c[serial]:-}' before the rotation is not the one the coordinator presented ('$old_serial')"
+gt "${ID1c[leafrotations]:-}" "${ID0c[leafrotations]:-}" \
+  || die "identity MBean: leafrotations did not grow across the CA rotation (${ID0c[leafrotations]:-} -> ${ID1c[leafrotations]:-})"
+[ -n "${ID1c[serial]:-}" ] && [ "${ID1c[serial]:-}" != "${ID0c[serial]:-}" ] \
+  || die "identity MBean: serial did not change across the CA rotation ('${ID0c[serial]:-}' -> '${ID1c[serial]:-}')"
+[ "$(hexnorm "${ID1c[serial]:-}")" = "$(hexnorm "$new_serial")" ] \
+  || die "identity MBean: serial '${ID1c[serial]:-}' after the rotation is not the one the coordinator presents ('$new_serial')"
+[ -n "${ID1c[notafter]:-}" ] || die "identity MBean: empty notafter after the rotation"
+gt "${ID1c[secondstoexpiry]:-}" 0 || die "identity MBean: secondstoexpiry '${ID1c[secondstoexpiry]:-}' not > 0 after the rotation"
+log "CA rotation: leafrotations ${ID0c[leafrotations]:-} -> ${ID1c[leafrotations]:-}, serial ${ID0c[serial]:-} -> ${ID1c[serial]:-} (as presented: $old_serial -> $new_serial), notafter ${ID0c[notafter]:-} -> ${ID1c[notafter]:-}, secondstoexpiry ${ID1c[secondstoexpiry]:-}"
 
 step "PASS (coordinator ready after $(cat "$W/coord/ready-after")s, worker after $(cat "$W/worker/ready-after")s)"

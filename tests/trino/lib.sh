@@ -19,6 +19,10 @@
 #   trino_node_start "$W/coord"; trino_node_start "$W/worker"
 #   trino_wait_ready "$W/coord"; trino_wait_ready "$W/worker"
 #   trino_query "$W/coord" "$PCC_WORK/web.pem" web "SELECT current_user"
+#   trino_jmx "$W/coord"                      # Trino's JMX connector as catalog "jmx"
+#                                             # (needs PCC_TRINO_JMX=1 before pcc_init)
+#   trino_catalog "$W/coord" tpch             # a Trino connector plugin as catalog "tpch"
+#                                             # (needs PCC_TRINO_PLUGINS=tpch before pcc_init)
 #
 # Knobs (environment):
 #   PCC_CACHE        cache root for downloads (default ~/.cache/presto-consul-connect)
@@ -26,12 +30,24 @@
 #   PCC_PLUGIN_ZIP   our plugin zip (required): every node gets it in plugin/ and its jar as
 #                    -javaagent in jvm.config, as the README's install section says
 #   PCC_TRINO_SERVICE  the nodes' Consul service (default trino)
-#   TRINO_JAVA_HOME  JDK for Trino (default Temurin 25; Trino 476 needs Java 24+)
+#   TRINO_VERSION    the Trino release (default 476: the trino-server-core tarball of
+#                    ensure-trino.sh; any other release is assembled from Maven Central by
+#                    assemble-server.sh, which has no JMX connector past 449)
+#   TRINO_JAVA_HOME  JDK for Trino and the CLI (default: Temurin 25 for 476; for an
+#                    assembled release the oldest JDK in /usr/lib/jvm that the release
+#                    accepts, e.g. 17 for 435, 25 for 483)
 #   TRINO_HEAP       -Xmx of each node (default 1G)
 #   PCC_TRINO_CDS=0  do not use class-data-sharing archives (see trino_cds_flags)
+#   PCC_TRINO_JMX=1  (set by a script before pcc_init) also provide Trino's JMX connector
+#                    plugin, for trino_jmx
+#   PCC_TRINO_PLUGINS  (set by a script before pcc_init) Trino connector plugins to provide
+#                    for trino_catalog, space-separated names without "trino-" (e.g. tpch);
+#                    from assemble-server.sh (--plugins-only for 476)
+#   PCC_QUERY_FORMAT the CLI's output format for trino_query (default CSV_UNQUOTED)
 
 PCC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PCC_PIDS=()
+PCC_JAVA_HOME_GIVEN="${TRINO_JAVA_HOME:-}"
 TRINO_JAVA_HOME="${TRINO_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 TRINO_HEAP="${TRINO_HEAP:-1G}"
 PCC_CACHE_ROOT="${PCC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/presto-consul-connect}"
@@ -62,30 +78,76 @@ pcc_on_fail() {
   pcc_cleanup
 }
 
+# pcc_read_vars: read the KEY=VALUE lines ensure-trino.sh and assemble-server.sh print
+# (TRINO_VERSION, TRINO_HOME, TRINO_CLI_JAR, TRINO_JAVA_MIN, TRINO_JMX_PLUGIN,
+# TRINO_PLUGIN_<NAME>) from standard input into global variables; take exactly those,
+# nothing else is evaluated.
+pcc_read_vars() {
+  local key value
+  while IFS='=' read -r key value; do
+    case "$key" in
+      TRINO_VERSION | TRINO_HOME | TRINO_CLI_JAR | TRINO_JAVA_MIN | TRINO_JMX_PLUGIN) ;;
+      TRINO_PLUGIN_*) [[ "$key" =~ ^TRINO_PLUGIN_[A-Z0-9_]+$ ]] || continue ;;
+      *) continue ;;
+    esac
+    printf -v "$key" '%s' "$value"
+  done
+}
+
+# pcc_find_jdk MIN: the JDK home under /usr/lib/jvm with the lowest feature release >= MIN
+# (read from its release file), so each Trino runs on the oldest Java it accepts.
+pcc_find_jdk() {
+  local d v best="" best_v=1000
+  for d in /usr/lib/jvm/*/; do
+    d="$(readlink -f "${d%/}")"
+    [ -x "$d/bin/java" ] && [ -f "$d/release" ] || continue
+    v="$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$d/release")"
+    [[ "$v" =~ ^[0-9]+$ ]] || continue
+    if [ "$v" -ge "$1" ] && [ "$v" -lt "$best_v" ]; then best="$d"; best_v="$v"; fi
+  done
+  [ -n "$best" ] && echo "$best"
+}
+
 # pcc_init: a work dir (PCC_WORK, removed at exit unless PCC_KEEP=1), the EXIT trap,
-# and TRINO_HOME / TRINO_CLI_JAR / CONSUL_BIN.
+# and TRINO_HOME / TRINO_CLI_JAR / CONSUL_BIN (and TRINO_JMX_PLUGIN with PCC_TRINO_JMX=1,
+# TRINO_PLUGIN_<NAME> for each of PCC_TRINO_PLUGINS) for TRINO_VERSION (default 476).
 pcc_init() {
   local tool
   for tool in curl jq openssl python3 unzip awk; do
     command -v "$tool" >/dev/null || { log "missing tool: $tool"; return 1; }
   done
-  [ -x "$TRINO_JAVA_HOME/bin/java" ] || { log "no JDK at $TRINO_JAVA_HOME (Trino 476 needs Java 24+; set TRINO_JAVA_HOME)"; return 1; }
   PCC_WORK="$(mktemp -d "${TMPDIR:-/tmp}/pcc-trino.XXXXXX")"
   trap pcc_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
-  # ensure-trino.sh prints KEY=VALUE lines (TRINO_VERSION, TRINO_HOME, TRINO_CLI_JAR);
-  # take exactly those, nothing else is evaluated.
-  local key value
-  while IFS='=' read -r key value; do
-    case "$key" in
-      TRINO_VERSION) TRINO_VERSION="$value" ;;
-      TRINO_HOME) TRINO_HOME="$value" ;;
-      TRINO_CLI_JAR) TRINO_CLI_JAR="$value" ;;
-    esac
-  done < <(bash "$PCC_ROOT/tests/trino/ensure-trino.sh")
+  local args=() plugins=() p var
+  read -r -a plugins <<<"${PCC_TRINO_PLUGINS:-}"
+  if [ -z "${TRINO_VERSION:-}" ] || [ "$TRINO_VERSION" = 476 ]; then
+    [ "${PCC_TRINO_JMX:-0}" = 1 ] && args+=(jmx)
+    pcc_read_vars < <(bash "$PCC_ROOT/tests/trino/ensure-trino.sh" "${args[@]}")
+    if [ "${#plugins[@]}" -gt 0 ]; then
+      pcc_read_vars < <(TRINO_VERSION="$TRINO_VERSION" bash "$PCC_ROOT/tests/trino/assemble-server.sh" --plugins-only "${plugins[@]}")
+    fi
+  else
+    # No server tarball on Maven Central for this release: assembled (cold: minutes).
+    args=("${plugins[@]}")
+    [ "${PCC_TRINO_JMX:-0}" = 1 ] && args+=(jmx)
+    pcc_read_vars < <(TRINO_VERSION="$TRINO_VERSION" bash "$PCC_ROOT/tests/trino/assemble-server.sh" "${args[@]}")
+    if [ -z "$PCC_JAVA_HOME_GIVEN" ] && [[ "${TRINO_JAVA_MIN:-}" =~ ^[0-9]+$ ]]; then
+      TRINO_JAVA_HOME="$(pcc_find_jdk "$TRINO_JAVA_MIN")" \
+        || { log "Trino $TRINO_VERSION needs Java $TRINO_JAVA_MIN+: none in /usr/lib/jvm (set TRINO_JAVA_HOME)"; return 1; }
+    fi
+  fi
   [ -x "${TRINO_HOME:-}/bin/launcher" ] && [ -f "${TRINO_CLI_JAR:-}" ] \
-    || { log "ensure-trino.sh did not provide Trino"; return 1; }
+    || { log "no Trino ${TRINO_VERSION:-476} (see the messages of ensure-trino.sh / assemble-server.sh above)"; return 1; }
+  [ -x "$TRINO_JAVA_HOME/bin/java" ] || { log "no JDK at $TRINO_JAVA_HOME (Trino $TRINO_VERSION needs Java ${TRINO_JAVA_MIN:-24}+; set TRINO_JAVA_HOME)"; return 1; }
+  if [ "${PCC_TRINO_JMX:-0}" = 1 ]; then
+    [ -d "${TRINO_JMX_PLUGIN:-}" ] || { log "no JMX connector for Trino $TRINO_VERSION"; return 1; }
+  fi
+  for p in "${plugins[@]}"; do
+    var="TRINO_PLUGIN_$(echo "$p" | tr 'a-z-' 'A-Z_')"
+    [ -d "${!var:-}" ] || { log "no Trino plugin $p for Trino $TRINO_VERSION"; return 1; }
+  done
   CONSUL_BIN="${CONSUL_BIN:-$(bash "$PCC_ROOT/tests/scripts/ensure-consul.sh")}"
 }
 
@@ -231,7 +293,8 @@ trino_cds_flags() {
   jsa="$dir/$1-jdk$jdk.jsa"
   mkdir -p "$dir"
   echo "-Xlog:cds*=off"
-  echo "-Xlog:aot*=off"
+  # The "aot" log tag exists from JDK 24 on; older JVMs refuse to start on an unknown tag.
+  [ "${jdk%%[!0-9]*}" -lt 24 ] 2>/dev/null || echo "-Xlog:aot*=off"
   case "$1" in
     *-agent)
       # Our -javaagent runs in every node's JVM: an archive dumped with an agent needs this
@@ -340,6 +403,30 @@ trino_install_plugin() {
   unzip -q -o "$2" -d "$1/plugin"
 }
 
+# trino_jmx DIR: Trino's JMX connector on this node, as an operator adds it: the plugin
+# folder copied into the node's plugin dir and a catalog etc/catalog/jmx.properties. Its
+# tables jmx.current."<object name>" have one row per node (column "node", the node id)
+# and one column per MBean attribute, lowercased. Needs PCC_TRINO_JMX=1 before pcc_init.
+trino_jmx() {
+  [ -d "${TRINO_JMX_PLUGIN:-}" ] || { log "trino_jmx: no JMX connector (set PCC_TRINO_JMX=1 before pcc_init)"; return 1; }
+  cp -R "$TRINO_JMX_PLUGIN" "$1/plugin/jmx"
+  mkdir -p "$1/etc/catalog"
+  echo "connector.name=jmx" >"$1/etc/catalog/jmx.properties"
+}
+
+# trino_catalog DIR NAME: Trino's connector plugin NAME (e.g. tpch) on this node, as an
+# operator adds it: the plugin folder copied into the node's plugin dir and a catalog
+# etc/catalog/NAME.properties (connector.name=NAME). Needs NAME in PCC_TRINO_PLUGINS before
+# pcc_init.
+trino_catalog() {
+  local var
+  var="TRINO_PLUGIN_$(echo "$2" | tr 'a-z-' 'A-Z_')"
+  [ -d "${!var:-}" ] || { log "trino_catalog: no plugin $2 (add it to PCC_TRINO_PLUGINS before pcc_init)"; return 1; }
+  cp -R "${!var}" "$1/plugin/$2"
+  mkdir -p "$1/etc/catalog"
+  echo "connector.name=$2" >"$1/etc/catalog/$2.properties"
+}
+
 # trino_auth_certificate DIR: client-certificate authentication by our plugin on this node.
 # Only with it does Trino's HTTPS server ask clients for a certificate at all; on a worker
 # it is what makes the coordinator's internal calls present the coordinator's Consul leaf
@@ -422,11 +509,12 @@ trino_cli() {
 # checking the server's chain against TRUST_PEM (default: the node's Consul roots) but not
 # its host name (SSLVerification=CA; see NOTES.md). USER must be the user the certificate
 # authenticates as: the CLI always sends one, and any other would be impersonation, which
-# Trino's default access control denies. Prints rows as unquoted CSV on stdout, the CLI's
-# errors on stderr; returns the CLI's exit status.
+# Trino's default access control denies. Prints rows as unquoted CSV (or PCC_QUERY_FORMAT,
+# e.g. JSON: one object per row) on stdout, the CLI's errors on stderr; returns the CLI's
+# exit status.
 trino_query() {
   local dir="$1" client="$2" user="$3" sql="$4" trust="${5:-$(trino_truststore "$1")}"
-  local args=(--user="$user" --truststore-path="$trust" --output-format=CSV_UNQUOTED --execute="$sql")
+  local args=(--user="$user" --truststore-path="$trust" --output-format="${PCC_QUERY_FORMAT:-CSV_UNQUOTED}" --execute="$sql")
   [ "$client" = - ] || args+=(--keystore-path="$client")
   trino_cli "$(trino_url "$dir")?SSLVerification=CA" "${args[@]}"
 }
