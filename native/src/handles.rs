@@ -35,7 +35,7 @@ impl Handle {
     /// The authorizer's invalidation epoch (it grows with every intentions change), or 0
     /// while no authorizer runs. One atomic read; never starts the authorizer.
     pub fn decision_epoch(&self) -> u64 {
-        self.authorizer.get().map_or(0, Authorizer::epoch)
+        self.started_authorizer().map_or(0, Authorizer::epoch)
     }
 
     /// The running authorizer, if one was started (never starts it).

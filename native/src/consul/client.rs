@@ -246,22 +246,23 @@ impl AgentClient {
 
     /// The CA roots; with `index`, a blocking query that returns when they change.
     pub async fn roots(&self, index: Option<u64>) -> Result<Indexed<CaRoots>> {
-        let got = async {
-            let got: Indexed<CaRoots> = self.get("/v1/agent/connect/ca/roots", index).await?;
-            validate_roots(
-                &format!("{}/v1/agent/connect/ca/roots", self.shown),
-                &got.value,
-            )?;
-            Ok(got)
-        };
-        self.counted(Endpoint::Roots, got.await)
+        let got = self.fetch_roots(index).await;
+        self.counted(Endpoint::Roots, got)
+    }
+
+    async fn fetch_roots(&self, index: Option<u64>) -> Result<Indexed<CaRoots>> {
+        let got: Indexed<CaRoots> = self.get("/v1/agent/connect/ca/roots", index).await?;
+        validate_roots(
+            &format!("{}/v1/agent/connect/ca/roots", self.shown),
+            &got.value,
+        )?;
+        Ok(got)
     }
 
     /// Failed requests per endpoint of [`ENDPOINTS`] since the client was built (every
     /// error: unreachable, refused by ACLs, timed out, an answer that is not valid).
     pub fn errors(&self) -> [u64; 4] {
-        let n = |i: usize| self.errors[i].load(std::sync::atomic::Ordering::Relaxed);
-        [n(0), n(1), n(2), n(3)]
+        std::array::from_fn(|i| self.errors[i].load(std::sync::atomic::Ordering::Relaxed))
     }
 
     fn counted<T>(&self, endpoint: Endpoint, result: Result<T>) -> Result<T> {
