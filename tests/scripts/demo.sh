@@ -97,7 +97,7 @@ if trino_query "$demo/trino" "$demo/evil.pem" evil "SELECT current_user" >"$demo
   echo "UNEXPECTED: evil was allowed" >&2
   exit 1
 fi
-echo "refused: $(plain <"$demo/evil.out" | grep -oE 'statusCode=[0-9]+|Unauthorized|Authentication error' | head -1) (Trino answers a refused certificate with 500 \"Authentication error\")"
+echo "refused: $(plain <"$demo/evil.out" | grep -oE 'Authentication failed: .*|statusCode=[0-9]+|Unauthorized' | head -1) (401: the client learns only the reason's code)"
 sleep 1
 echo "Trino's log says why:"
 grep -m1 "consul-connect: denied" "$demo/trino/server.log" | sed 's/^/  /' || true

@@ -266,17 +266,18 @@ gt "${AZ0c[allowed]:-}" 0 || die "authorization MBean: allowed '${AZ0c[allowed]:
     if out="$(trino_query "$W/coord" "$1" "$2" "SELECT 1" 2>&1 | plain; exit "${PIPESTATUS[0]}")"; then
       return 1
     fi
-    # Trino 476 turns any exception from a certificate authenticator other than its own
-    # user-mapping one into "500 Authentication error" (not 401); the client is refused
-    # either way, and the body carries our reason.
-    echo "$out" | grep -oiE 'unauthorized|statusCode=401|statusCode=500|Authentication error' | head -1
+    # A refusal by our plugin is a 401 whose body is the reason's code ("Authentication
+    # failed: Consul Connect refused the client certificate (<code>)"); a refusal in TLS
+    # (no or a foreign certificate) a plain 401. A 500 is a failure.
+    echo "$out" | grep -oiE 'Consul Connect refused the client certificate \([a-z-]+\)|unauthorized|statusCode=401' | head -1
   }
 
   step "check (plugin): evil, denied by an intention, is refused with Consul's reason"
   consul_intention evil trino deny
   consul_leaf_pem evil "$W/evil-consul.pem"
-  why="$(refused "$W/evil-consul.pem" evil)" || die "evil ran a query"
+  why="$(refused "$W/evil-consul.pem" evil)" || die "evil ran a query (or was not refused with a 401)"
   log "evil: refused ($why)"
+  [[ "$why" == *"(denied)" ]] || die "evil: refused, but not with the code of an intention deny: $why"
   grep -q "consul-connect: denied .*svc/evil" "$W/coord/server.log" \
     || die "the coordinator log does not say why evil was refused"
   log "coordinator log: $(grep -m1 "consul-connect: denied .*svc/evil" "$W/coord/server.log" | cut -c1-300)"
