@@ -97,8 +97,8 @@ fn fingerprint(properties: &BTreeMap<String, String>) -> [u8; 32] {
 struct Registry {
     /// Writers only (open/close).
     entries: Mutex<Vec<Entry>>,
-    /// Readers: id → handle.
-    lookup: ArcSwap<HashMap<u64, Arc<Handle>>>,
+    /// Readers: id → handle (foldhash: the default SipHash costs more than the lookup).
+    lookup: ArcSwap<HashMap<u64, Arc<Handle>, foldhash::fast::RandomState>>,
 }
 
 static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::default);

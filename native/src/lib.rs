@@ -23,6 +23,7 @@
 #![deny(missing_docs)]
 
 mod authz;
+mod clock;
 pub mod config;
 mod consul;
 mod error;
@@ -41,7 +42,8 @@ pub mod x509;
 
 pub use authz::{
     verify_peer, AgentDecisionSource, Authorization, Authorizer, AuthorizerBuilder, AuthzStatus,
-    Counters, DecisionRequest, DecisionSource, DenyReason, Origin, Peer, Verdict, MAX_CHAIN_LEN,
+    Counters, Decision, DecisionRequest, DecisionSource, DenyReason, Origin, Peer, Verdict,
+    MAX_CHAIN_LEN,
 };
 pub use consul::{AgentClient, ENDPOINTS as AGENT_ENDPOINTS};
 pub use error::{CertificateError, Error, Result};

@@ -18,9 +18,9 @@
 //!   in. Writes only happen on misses, which cost an agent round trip anyway.
 //! * **Exact keys.** Entries are keyed by the target and the exact DER bytes of every
 //!   presented certificate, hashed once per call with foldhash (randomly seeded per
-//!   process); equality compares all bytes, so a hash collision can never make two
-//!   chains share a decision. No digest is computed and no signature re-checked on a hit.
-//!   Verification refuses any presented certificate outside the verified path (and such
+//!   process) over each certificate's length and signature; equality compares all
+//!   bytes, so a hash collision can never make two chains share a decision. No digest is
+//!   computed and no signature re-checked on a hit. Verification refuses any presented certificate outside the verified path (and such
 //!   refusals are never cached), so padding a chain cannot make one identity occupy more
 //!   than the few entries of its path's subsets and orders.
 //! * **Wall-clock validity.** An entry carries its chain's `not_after`; every hit
@@ -44,6 +44,10 @@ use std::time::{Duration, Instant};
 const ENTRIES_PER_SHARD: u64 = 32;
 const MIN_SHARDS: u64 = 4;
 const MAX_SHARDS: u64 = 16_384;
+
+/// Bytes hashed from the end of each certificate (see [`DecisionCache::hash`]): the last
+/// of its signature (an ECDSA P-256 signature is about 72 bytes, RSA 256 or more).
+const HASHED_TAIL: usize = 32;
 
 /// An owned cache key: the target and the exact certificate bytes.
 #[derive(Debug, PartialEq, Eq)]
@@ -177,7 +181,13 @@ impl DecisionCache {
         self.per_shard.saturating_mul(self.shards.len())
     }
 
-    /// Hashes a (target, chain) pair; length prefixes keep part boundaries unambiguous.
+    /// Hashes a (target, chain) pair: the target, and of each certificate its length and
+    /// its last [`HASHED_TAIL`] bytes (length prefixes keep part boundaries unambiguous).
+    /// A DER certificate ends with its signature, which no one but its CA can choose, so
+    /// the tail tells apart any two certificates the cache can hold (only verified chains
+    /// are stored) without hashing the whole kilobyte on every request; the hasher is
+    /// seeded at random, and keys are still compared byte for byte, so a collision costs
+    /// a comparison, never a wrong answer.
     #[inline]
     pub(crate) fn hash<C: AsRef<[u8]>>(&self, target: &str, chain: &[C]) -> u64 {
         let mut h = self.hasher.build_hasher();
@@ -187,7 +197,7 @@ impl DecisionCache {
         for cert in chain {
             let cert = cert.as_ref();
             h.write_usize(cert.len());
-            h.write(cert);
+            h.write(&cert[cert.len().saturating_sub(HASHED_TAIL)..]);
         }
         h.finish()
     }

@@ -8,7 +8,7 @@
 //! decision-source calls and their latency) happens on the miss path, where a shared
 //! atomic or a short lock costs nothing next to verification and an HTTP call.
 
-use super::{Authorization, DenyReason, Origin};
+use super::{Authorization, DenyReason};
 use hdrhistogram::Histogram;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -68,15 +68,18 @@ impl Metrics {
     /// Counts one answer: allowed or denied by its code, from the cache or not.
     #[inline]
     pub(crate) fn answered(&self, answer: &Authorization) {
+        self.counted(answer.deny_reason(), answer.from_cache());
+    }
+
+    /// Counts one answer: allowed or denied (by reason), from the cache or not.
+    #[inline]
+    pub(crate) fn counted(&self, deny: Option<&DenyReason>, cached: bool) {
         let mine = self.threads.get_or_default();
-        match answer.deny_reason() {
+        match deny {
             None => bump(&mine.allowed),
             Some(reason) => bump(&mine.denied[reason.index()]),
         }
-        match answer.origin() {
-            Origin::Cache | Origin::StaleCache => bump(&mine.hits),
-            Origin::Fresh | Origin::Shared => bump(&mine.misses),
-        }
+        bump(if cached { &mine.hits } else { &mine.misses });
     }
 
     /// Counts one decision-source call that took `took` and succeeded or not.

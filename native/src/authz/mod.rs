@@ -45,6 +45,7 @@ pub use reason::DenyReason;
 pub(crate) use verify::{check_count, check_size};
 pub use verify::{verify_peer, Peer, MAX_CHAIN_LEN};
 
+use crate::clock;
 use crate::config::{AuthzSettings, PrincipalForm, AUTHZ_TARGET};
 use crate::consul::AgentClient;
 use crate::error::{clip, Error, Result};
@@ -56,7 +57,8 @@ use crate::x509::{unix_seconds, Usage};
 use cache::{DecisionCache, Entry, Flights, Join};
 use intentions::Invalidation;
 use metrics::Metrics;
-use std::sync::{Arc, Mutex};
+use std::any::Any;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 /// Longest a deny is cached (shorter when the TTL is shorter).
@@ -80,76 +82,61 @@ pub enum Origin {
     StaleCache,
 }
 
-/// A decision and what it is about; shared by every answer that reuses it.
+/// A decision and what it is about; shared by every answer that reuses it. An
+/// [`Authorization`] dereferences to it, and [`Authorizer::cached`] lends it.
 #[derive(Debug)]
-pub(crate) struct Outcome {
+pub struct Decision {
     allowed: bool,
     peer: Option<Arc<Peer>>,
     /// Consul's reason for an allow, the deny reason's message otherwise.
     reason: String,
     consul_reason: Option<String>,
     deny: Option<DenyReason>,
+    /// What a foreign-language layer built from this decision (the JNI layer's Java
+    /// answer), made on first use and reused by every answer that shares the decision.
+    attachment: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
-impl Outcome {
-    fn allow(peer: Arc<Peer>, consul_reason: String) -> Outcome {
-        Outcome {
+/// The name the authorizer's internals use for a [`Decision`].
+pub(crate) type Outcome = Decision;
+
+impl Decision {
+    fn allow(peer: Arc<Peer>, consul_reason: String) -> Decision {
+        Decision {
             allowed: true,
             peer: Some(peer),
             reason: consul_reason.clone(),
             consul_reason: Some(consul_reason),
             deny: None,
+            attachment: OnceLock::new(),
         }
     }
 
-    fn deny(reason: DenyReason, peer: Option<Arc<Peer>>, consul_reason: Option<String>) -> Outcome {
-        Outcome {
+    fn deny(
+        reason: DenyReason,
+        peer: Option<Arc<Peer>>,
+        consul_reason: Option<String>,
+    ) -> Decision {
+        Decision {
             allowed: false,
             peer,
             reason: reason.to_string(),
             consul_reason,
             deny: Some(reason),
+            attachment: OnceLock::new(),
         }
-    }
-}
-
-/// The answer to one authorization request.
-#[derive(Clone, Debug)]
-pub struct Authorization {
-    outcome: Arc<Outcome>,
-    origin: Origin,
-}
-
-impl Authorization {
-    fn denied(
-        reason: DenyReason,
-        peer: Option<Arc<Peer>>,
-        consul_reason: Option<String>,
-        origin: Origin,
-    ) -> Authorization {
-        Authorization {
-            outcome: Arc::new(Outcome::deny(reason, peer, consul_reason)),
-            origin,
-        }
-    }
-
-    /// A deny decided before any verification: the chain could not even be read (no
-    /// certificate, too many, one empty or oversized), as the JNI layer finds while
-    /// copying it. The same answer [`Authorizer::authorize`] gives for that chain.
-    pub fn refused(reason: DenyReason) -> Authorization {
-        Authorization::denied(reason, None, None, Origin::Fresh)
     }
 
     /// Whether the client may connect.
     pub fn is_allowed(&self) -> bool {
-        self.outcome.allowed
+        self.allowed
     }
 
     /// The verified client, when its chain verified (also for denies by intention or for
     /// lack of a decision). `None` when verification failed: an unverified identity is
     /// never reported.
     pub fn peer(&self) -> Option<&Peer> {
-        self.outcome.peer.as_deref()
+        self.peer.as_deref()
     }
 
     /// The client's service identity (service, namespace, datacenter, partition, trust
@@ -166,17 +153,82 @@ impl Authorization {
     /// Human-readable reason: Consul's for an allow, the deny reason's message for a
     /// deny (which includes Consul's reason when Consul denied).
     pub fn reason(&self) -> &str {
-        &self.outcome.reason
+        &self.reason
     }
 
     /// Consul's own `Reason` text, when the decision came from Consul.
     pub fn consul_reason(&self) -> Option<&str> {
-        self.outcome.consul_reason.as_deref()
+        self.consul_reason.as_deref()
     }
 
     /// Why the request was denied; `None` for an allow.
     pub fn deny_reason(&self) -> Option<&DenyReason> {
-        self.outcome.deny.as_ref()
+        self.deny.as_ref()
+    }
+
+    /// The principal name to hand to Trino: the qualified service name, the bare service
+    /// name or the full SPIFFE id.
+    /// Present whenever the chain verified, whatever the decision: check
+    /// [`Decision::is_allowed`] first. `None` when the chain did not verify.
+    pub fn principal(&self, form: PrincipalForm) -> Option<&str> {
+        self.peer().map(|p| match form {
+            PrincipalForm::Qualified => p.user.as_str(),
+            PrincipalForm::Service => p.id.service.as_str(),
+            PrincipalForm::SpiffeId => p.spiffe_id.as_str(),
+        })
+    }
+
+    /// The value of type `T` attached to this decision, made by `make` on first use: a
+    /// foreign-language layer's rendering of the decision (built once, then shared by
+    /// every answer that reuses the decision, cached ones included). Two threads may both
+    /// make one the first time; one is kept. `Ok(None)` when a value of another type is
+    /// attached already.
+    pub fn attachment<T: Any + Send + Sync, E>(
+        &self,
+        make: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> std::result::Result<Option<&T>, E> {
+        if self.attachment.get().is_none() {
+            // Losing the race drops our value: the first one stays.
+            let _ = self.attachment.set(Box::new(make()?));
+        }
+        Ok(self.attachment.get().and_then(|a| a.downcast_ref::<T>()))
+    }
+}
+
+/// The answer to one authorization request: a [`Decision`] (to which it dereferences)
+/// and where it came from.
+#[derive(Clone, Debug)]
+pub struct Authorization {
+    outcome: Arc<Decision>,
+    origin: Origin,
+}
+
+impl std::ops::Deref for Authorization {
+    type Target = Decision;
+
+    fn deref(&self) -> &Decision {
+        &self.outcome
+    }
+}
+
+impl Authorization {
+    fn denied(
+        reason: DenyReason,
+        peer: Option<Arc<Peer>>,
+        consul_reason: Option<String>,
+        origin: Origin,
+    ) -> Authorization {
+        Authorization {
+            outcome: Arc::new(Decision::deny(reason, peer, consul_reason)),
+            origin,
+        }
+    }
+
+    /// A deny decided before any verification: the chain could not even be read (no
+    /// certificate, too many, one empty or oversized), as the JNI layer finds while
+    /// copying it. The same answer [`Authorizer::authorize`] gives for that chain.
+    pub fn refused(reason: DenyReason) -> Authorization {
+        Authorization::denied(reason, None, None, Origin::Fresh)
     }
 
     /// Where the answer came from.
@@ -187,18 +239,6 @@ impl Authorization {
     /// Whether the answer was served from the cache (fresh or stale).
     pub fn from_cache(&self) -> bool {
         matches!(self.origin, Origin::Cache | Origin::StaleCache)
-    }
-
-    /// The principal name to hand to Trino: the qualified service name, the bare service
-    /// name or the full SPIFFE id.
-    /// Present whenever the chain verified, whatever the decision: check
-    /// [`Authorization::is_allowed`] first. `None` when the chain did not verify.
-    pub fn principal(&self, form: PrincipalForm) -> Option<&str> {
-        self.peer().map(|p| match form {
-            PrincipalForm::Qualified => p.user.as_str(),
-            PrincipalForm::Service => p.id.service.as_str(),
-            PrincipalForm::SpiffeId => p.spiffe_id.as_str(),
-        })
     }
 }
 
@@ -430,7 +470,7 @@ impl Authorizer {
 
     /// The groups for an answer: the verified identity's ([`ServiceId::groups`]) unless
     /// `consul.authz.groups=none`; empty when the chain did not verify.
-    pub fn groups<'a>(&self, answer: &'a Authorization) -> &'a [String] {
+    pub fn groups<'a>(&self, answer: &'a Decision) -> &'a [String] {
         match answer.peer() {
             Some(p) if self.inner.identity_groups => &p.groups,
             _ => &[],
@@ -438,7 +478,7 @@ impl Authorizer {
     }
 
     /// The principal for an answer, in the configured form.
-    pub fn principal<'a>(&self, answer: &'a Authorization) -> Option<&'a str> {
+    pub fn principal<'a>(&self, answer: &'a Decision) -> Option<&'a str> {
         answer.principal(self.inner.principal)
     }
 
@@ -452,6 +492,30 @@ impl Authorizer {
             .authorize(&self.inner.target, chain, Instant::now(), None);
         self.inner.metrics.answered(&answer);
         answer
+    }
+
+    /// The hot path of foreign callers: when a cached decision for `chain` (configured
+    /// target) serves right now, lends it to `f` and returns what `f` made of it; `None`
+    /// otherwise (call [`Authorizer::authorize`] then). Exactly the hit of `authorize`
+    /// (same checks, counted the same) without cloning the shared answer, so threads
+    /// answering the same client write no shared memory. `f` runs while the cache entry
+    /// is held: it must not block.
+    #[inline]
+    pub fn cached<C: AsRef<[u8]>, R>(
+        &self,
+        chain: &[C],
+        f: impl FnOnce(&Decision) -> R,
+    ) -> Option<R> {
+        let inner = &self.inner;
+        verify::check_shape(chain).ok()?;
+        let hash = inner.cache.hash(&inner.target, chain);
+        // Coarse clocks (see `clock`): a hit may be served up to a tick (a few ms) past
+        // its TTL or past its certificates' last second of validity.
+        let (now, wall_s) = (clock::coarse_instant(), clock::wall_seconds());
+        inner.hit(&inner.target, chain, hash, now, wall_s, |entry| {
+            inner.metrics.counted(entry.outcome.deny_reason(), true);
+            f(&entry.outcome)
+        })
     }
 
     /// Authorizes a presented chain for another target. Decisions for a target other
@@ -537,19 +601,34 @@ impl Inner {
             return Authorization::refused(reason);
         }
         let hash = self.cache.hash(target, chain);
-        let generation = self.store.generation();
-        let epoch = self.invalidation.epoch();
         // Read once per call: a hit compares it with the entry's chain `not_after`, a miss
         // verifies at it.
         let wall = wall.unwrap_or_else(SystemTime::now);
-        let wall_s = unix_seconds(wall);
-        let hit = self.cache.with(hash, target, chain, |e| {
-            e.serves(now, wall_s, generation, epoch).then(|| e.answer())
-        });
-        match hit {
-            Some(Some(answer)) => answer,
-            _ => self.miss(target, chain, hash, now, wall),
+        match self.hit(target, chain, hash, now, unix_seconds(wall), Entry::answer) {
+            Some(answer) => answer,
+            None => self.miss(target, chain, hash, now, wall),
         }
+    }
+
+    /// Applies `f` to the cached entry for the request if it serves at `now` (wall clock
+    /// `wall_s`) under the current roots and intentions.
+    #[inline]
+    fn hit<C: AsRef<[u8]>, R>(
+        &self,
+        target: &str,
+        chain: &[C],
+        hash: u64,
+        now: Instant,
+        wall_s: i64,
+        f: impl FnOnce(&Entry) -> R,
+    ) -> Option<R> {
+        let generation = self.store.generation();
+        let epoch = self.invalidation.epoch();
+        self.cache
+            .with(hash, target, chain, |e| {
+                e.serves(now, wall_s, generation, epoch).then(|| f(e))
+            })
+            .flatten()
     }
 
     #[cold]

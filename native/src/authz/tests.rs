@@ -879,3 +879,94 @@ fn the_longest_accepted_ttl_and_stale_bound_do_not_overflow_the_clock_arithmetic
         "agent-unavailable"
     );
 }
+
+/// The foreign callers' hot path lends exactly the decisions `authorize` would serve from
+/// the cache, counted the same, and nothing else: a first request, a changed epoch or
+/// roots, a spent TTL and a stale-only entry all fall through to `authorize`.
+#[test]
+fn cached_lends_only_what_authorize_would_serve_from_the_cache() {
+    let Fixture {
+        ca,
+        store,
+        source,
+        authz,
+    } = fixture(Fake::new(Mode::Allow), settings(1, 30));
+    let web = [ca.leaf("web")];
+    assert!(authz.cached(&web, |_| ()).is_none(), "nothing decided yet");
+    let first = authz.authorize(&web);
+    assert!(first.is_allowed());
+    let lent = authz
+        .cached(&web, |d| {
+            (d.is_allowed(), authz.principal(d).map(str::to_owned))
+        })
+        .expect("a cached allow");
+    assert_eq!(lent, (true, Some("web".to_owned())));
+    // The very decision `authorize` made, not a copy.
+    let same = authz.cached(&web, |d| std::ptr::eq(d, &*first)).unwrap();
+    assert!(same);
+
+    let c = authz.status().counters;
+    assert_eq!((c.allowed, c.cache_hits, c.cache_misses), (3, 2, 1));
+
+    authz.invalidate();
+    assert!(authz.cached(&web, |_| ()).is_none(), "epoch bumped");
+    assert!(authz.authorize(&web).is_allowed());
+    assert!(authz.cached(&web, |_| ()).is_some());
+    ca.publish(&store, "trino");
+    assert!(authz.cached(&web, |_| ()).is_none(), "roots republished");
+    assert!(authz.authorize(&web).is_allowed());
+
+    // Another chain, a padded one, another target's decisions: never lent.
+    assert!(authz.cached(&[ca.leaf("api")], |_| ()).is_none());
+    let padded = [web[0].clone(), web[0].clone()];
+    assert!(authz.cached(&padded, |_| ()).is_none());
+    let empty: [Vec<u8>; 0] = [];
+    assert!(authz.cached(&empty, |_| ()).is_none());
+
+    // A cached deny is lent too, with its reason.
+    source.set(Mode::Deny);
+    let evil = [ca.leaf("evil")];
+    assert_eq!(code(&authz.authorize(&evil)), "denied");
+    let denied = authz
+        .cached(&evil, |d| d.deny_reason().map(DenyReason::code))
+        .unwrap();
+    assert_eq!(denied, Some("denied"));
+
+    // The TTL (1 s, read from the coarse clock) ends the loan; an entry that is only
+    // servable as a stale allow is not lent either.
+    std::thread::sleep(Duration::from_millis(1_100));
+    assert!(authz.cached(&web, |_| ()).is_none(), "TTL over");
+    assert_eq!(source.calls(), 4);
+}
+
+/// What a foreign layer attaches to a decision is made once and shared by every answer
+/// that reuses the decision; a value of another type is not handed out as this one.
+#[test]
+fn attachments_are_made_once_per_decision() {
+    let Fixture { ca, authz, .. } = fixture(Fake::new(Mode::Allow), settings(60, 30));
+    let web = [ca.leaf("web")];
+    let first = authz.authorize(&web);
+    let made = AtomicUsize::new(0);
+    let make = || {
+        made.fetch_add(1, Ordering::SeqCst);
+        Ok::<_, ()>(String::from("rendered"))
+    };
+    assert_eq!(
+        first.attachment(make).unwrap().map(String::as_str),
+        Some("rendered")
+    );
+    let again = authz.authorize(&web);
+    assert_eq!(
+        again.attachment(make).unwrap().map(String::as_str),
+        Some("rendered")
+    );
+    let lent = authz
+        .cached(&web, |d| d.attachment(make).unwrap().cloned())
+        .unwrap();
+    assert_eq!(lent.as_deref(), Some("rendered"));
+    assert_eq!(made.load(Ordering::SeqCst), 1);
+    // Another type: no value (the slot holds the first one), and the maker's error is passed on.
+    assert_eq!(first.attachment(|| Ok::<_, ()>(7u32)).unwrap(), None);
+    let fresh = Authorization::refused(DenyReason::EmptyChain);
+    assert_eq!(fresh.attachment(|| Err::<u32, _>("no")), Err("no"));
+}

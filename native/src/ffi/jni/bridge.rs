@@ -2,14 +2,15 @@
 //! (`marshal`), calls the core, and marshals the result, inside `guard`.
 
 use super::marshal::{
-    chain_arg, check_caller, guard, handle_arg, properties_arg, string_arg, throw_denied, ChainArg,
-    Failure,
+    chain_arg, check_caller, guard, handle_arg, properties_arg, string_arg, throw_denied,
+    with_chain, ChainArg, Failure,
 };
 use super::protocol;
+use crate::authz::{Authorizer, Decision};
 use crate::error::Error;
 use crate::handles;
 use crate::spiffe::ServiceId;
-use jni::objects::{JClass, JObjectArray, JString};
+use jni::objects::{GlobalRef, JClass, JObjectArray, JString};
 use jni::sys::{jint, jlong, jobject, jstring};
 use jni::JNIEnv;
 use std::time::Duration;
@@ -254,52 +255,85 @@ pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_authorize<'local>(
     chain: JObjectArray<'local>,
 ) -> jstring {
     guard(&mut env, |env| {
-        allowed_or_throw(env, handle, &chain, |env, _, principal| {
-            Ok(env.new_string(principal)?.into_raw())
-        })
+        let chain = chain_arg(env, &chain)?;
+        let handle = handles::get(handle_arg(handle)?)?;
+        let authorizer = handle.authorizer()?;
+        let answer = match chain {
+            ChainArg::Certificates(chain) => authorizer.authorize(&chain),
+            ChainArg::Refused(reason) => authorizer.refuse(reason),
+        };
+        match (answer.is_allowed(), authorizer.principal(&answer)) {
+            (true, Some(principal)) => Ok(env.new_string(principal)?.into_raw()),
+            _ => {
+                let code = answer.deny_reason().map_or("denied", |r| r.code());
+                throw_denied(env, code, answer.reason())?;
+                Ok(std::ptr::null_mut())
+            }
+        }
     })
 }
 
-/// `ConnectUser NativeBridge.authorizeUser(long handle, byte[][] chain)`: as
-/// `authorize`, but the answer is the Trino user and its groups (`consul.authz.groups`),
-/// for Trino's `createAuthenticatedIdentity` (Trino 480 on).
+/// `ConnectAnswer NativeBridge.authenticate(long handle, byte[][] chain)`: the hot path
+/// of the Trino authenticator. Verifies and authorizes `chain` for the configured target
+/// (cached) and answers with the Trino user and groups of an allowed client, or the
+/// refusal's code and reason: a refusal is an answer here, not an exception
+/// (`IllegalArgumentException` only for a null array or element).
+///
+/// A cached decision is answered with the Java object built for it the first time (kept
+/// with the decision as a global reference): a hit copies the chain into a per-thread
+/// buffer, finds the decision and returns a new local reference to that object — no
+/// allocation, no Java string, no shared write.
 #[no_mangle]
-pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_authorizeUser<'local>(
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_authenticate<'local>(
     mut env: JNIEnv<'local>,
-    _class: JClass<'local>,
+    class: JClass<'local>,
     handle: jlong,
     chain: JObjectArray<'local>,
 ) -> jobject {
     guard(&mut env, |env| {
-        allowed_or_throw(env, handle, &chain, |env, groups, user| {
-            Ok(protocol::connect_user(env, user, groups)?.into_raw())
-        })
+        handles::with(handle_arg(handle)?, |h| {
+            let authorizer = h.authorizer()?;
+            Ok(with_chain(env, &chain, |env, chain| match chain {
+                Err(reason) => answer(env, &class, authorizer, &authorizer.refuse(reason)),
+                Ok(chain) => authorizer
+                    .cached(chain, |d| answer(env, &class, authorizer, d))
+                    .unwrap_or_else(|| {
+                        answer(env, &class, authorizer, &authorizer.authorize(chain))
+                    }),
+            }))
+        })?
     })
 }
 
-/// Authorizes `chain` for the configured target: for an allowed client, `allowed` builds
-/// the answer from the principal and groups; a refused one gets
-/// `ConnectAccessDeniedException(code, message)` thrown and a null return.
-fn allowed_or_throw<'l>(
-    env: &mut JNIEnv<'l>,
-    handle: jlong,
-    chain: &JObjectArray<'l>,
-    allowed: impl FnOnce(&mut JNIEnv<'l>, &[String], &str) -> Result<jobject, Failure>,
+/// The `ConnectAnswer` Java object built for a decision, kept with it (see
+/// `Decision::attachment`) together with the bridge class it was built for.
+struct JavaAnswer {
+    /// The `NativeBridge` class whose caller got it first: the answer's class comes from
+    /// that class's loader, so only callers through that same class may share it.
+    bridge: GlobalRef,
+    answer: GlobalRef,
+}
+
+/// The `ConnectAnswer` for `decision`: the one kept with the decision when the caller's
+/// bridge class is the one it was built for (a new local reference to it), else a new one.
+fn answer(
+    env: &mut JNIEnv<'_>,
+    bridge: &JClass<'_>,
+    authorizer: &Authorizer,
+    decision: &Decision,
 ) -> Result<jobject, Failure> {
-    let chain = chain_arg(env, chain)?;
-    let handle = handles::get(handle_arg(handle)?)?;
-    let authorizer = handle.authorizer()?;
-    let answer = match chain {
-        ChainArg::Certificates(chain) => authorizer.authorize(&chain),
-        ChainArg::Refused(reason) => authorizer.refuse(reason),
-    };
-    match (answer.is_allowed(), authorizer.principal(&answer)) {
-        (true, Some(principal)) => allowed(env, authorizer.groups(&answer), principal),
-        _ => {
-            let code = answer.deny_reason().map_or("denied", |r| r.code());
-            throw_denied(env, code, answer.reason())?;
-            Ok(std::ptr::null_mut())
+    let kept = decision.attachment(|| -> Result<JavaAnswer, Failure> {
+        let answer = protocol::connect_answer(env, authorizer, decision)?;
+        Ok(JavaAnswer {
+            bridge: env.new_global_ref(bridge)?,
+            answer: env.new_global_ref(answer)?,
+        })
+    })?;
+    match kept {
+        Some(kept) if env.is_same_object(&kept.bridge, bridge)? => {
+            Ok(env.new_local_ref(&kept.answer)?.into_raw())
         }
+        _ => Ok(protocol::connect_answer(env, authorizer, decision)?.into_raw()),
     }
 }
 

@@ -4,12 +4,14 @@
 //! `ConnectFailureException` for everything else), so the JVM never sees an unwinding
 //! Rust frame.
 
-use crate::authz::{check_count, check_size, Authorization, DenyReason};
+use crate::authz::{check_count, check_size, Authorization, DenyReason, MAX_CHAIN_LEN};
 use crate::error::Error;
 use crate::ffi::panic_message;
+use jni::objects::JObject;
 use jni::objects::{JByteArray, JObjectArray, JString, JThrowable, JValue};
-use jni::sys::{jlong, jobject};
+use jni::sys::{jlong, jobject, jsize};
 use jni::JNIEnv;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -171,41 +173,134 @@ pub(crate) enum ChainArg {
     Refused(DenyReason),
 }
 
-/// Reads a `byte[][]` certificate chain, the one reader of every export that takes a
-/// chain. Its structural limits are the core's (`check_count`, `check_size`), checked
-/// on the array lengths before any byte is copied, and become refusals: a chain is what
-/// a peer sent, so even garbage is refused with a code, never reported as a caller bug.
-/// A null array or element is the caller's bug: `IllegalArgumentException`.
+/// Reads a `byte[][]` certificate chain into owned bytes (see [`with_chain`], which
+/// every export that takes a chain uses).
 pub(crate) fn chain_arg(
     env: &mut JNIEnv<'_>,
     chain: &JObjectArray<'_>,
 ) -> Result<ChainArg, Failure> {
+    with_chain(env, chain, |_, chain| {
+        Ok(match chain {
+            Ok(certs) => ChainArg::Certificates(certs.iter().map(|c| c.to_vec()).collect()),
+            Err(reason) => ChainArg::Refused(reason),
+        })
+    })
+}
+
+thread_local! {
+    /// The bytes of the chain [`with_chain`] read last on this thread: grown to the
+    /// longest chain seen, never shrunk nor cleared, so the hot path allocates nothing.
+    static CHAIN_BUFFER: RefCell<Vec<i8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Reads a `byte[][]` certificate chain, the one reader of every export that takes a
+/// chain, and lends it to `f` as slices copied into a per-thread buffer: a handful of JNI
+/// calls and one copy per certificate, no allocation. Its structural limits are the
+/// core's (`check_count`, `check_size`), checked on the array lengths before any byte is
+/// copied, and become refusals: a chain is what a peer sent, so even garbage is refused
+/// with a code, never reported as a caller bug; `f` gets the chain or that refusal. A
+/// null array or element is the caller's bug: `IllegalArgumentException`.
+pub(crate) fn with_chain<'l, R>(
+    env: &mut JNIEnv<'l>,
+    chain: &JObjectArray<'_>,
+    f: impl FnOnce(&mut JNIEnv<'l>, Result<&[&[u8]], DenyReason>) -> Result<R, Failure>,
+) -> Result<R, Failure> {
     if chain.is_null() {
         return Err(Error::InvalidArgument("certificate chain is null".into()).into());
     }
     let count = usize::try_from(env.get_array_length(chain)?).unwrap_or(0);
     if let Err(reason) = check_count(count) {
-        return Ok(ChainArg::Refused(reason));
+        return f(env, Err(reason));
     }
-    let mut certs = Vec::with_capacity(count);
+    // At most MAX_CHAIN_LEN local references, released when the native method returns.
+    let mut elements: [Option<JByteArray<'l>>; MAX_CHAIN_LEN] = Default::default();
+    let mut sizes = [0usize; MAX_CHAIN_LEN];
     for index in 0..count {
         // count <= MAX_CHAIN_LEN: the index fits.
-        let element = JByteArray::from(env.get_object_array_element(chain, index as i32)?);
+        let element = JByteArray::from(element_in_bounds(env, chain, index as jsize)?);
         if element.is_null() {
             return Err(Error::InvalidArgument(format!(
                 "certificate {index} of the chain is null"
             ))
             .into());
         }
-        let size = usize::try_from(env.get_array_length(&element)?).unwrap_or(0);
-        if let Err(reason) = check_size(index, size) {
-            env.delete_local_ref(element)?;
-            return Ok(ChainArg::Refused(reason));
+        sizes[index] = usize::try_from(env.get_array_length(&element)?).unwrap_or(0);
+        if let Err(reason) = check_size(index, sizes[index]) {
+            return f(env, Err(reason));
         }
-        certs.push(env.convert_byte_array(&element)?);
-        env.delete_local_ref(element)?;
+        elements[index] = Some(element);
     }
-    Ok(ChainArg::Certificates(certs))
+    let total: usize = sizes[..count].iter().sum();
+    CHAIN_BUFFER.with(|cell| {
+        // A nested call on this thread (none today) would get a buffer of its own.
+        let mut own = Vec::new();
+        let mut shared = cell.try_borrow_mut();
+        let buffer = match shared.as_deref_mut() {
+            Ok(buffer) => buffer,
+            Err(_) => &mut own,
+        };
+        if buffer.len() < total {
+            buffer.resize(total, 0);
+        }
+        let mut slices: [&[u8]; MAX_CHAIN_LEN] = [&[]; MAX_CHAIN_LEN];
+        let mut rest = &mut buffer[..total];
+        for (index, element) in elements[..count].iter().enumerate() {
+            let (part, tail) = rest.split_at_mut(sizes[index]);
+            if let Some(element) = element {
+                whole_byte_array(env, element, part)?;
+            }
+            slices[index] = bytes(part);
+            rest = tail;
+        }
+        f(env, Ok(&slices[..count]))
+    })
+}
+
+/// `GetObjectArrayElement` for an index known to be in bounds, without the
+/// `ExceptionCheck` jni-rs makes after it: in bounds, the call cannot throw.
+fn element_in_bounds<'l>(
+    env: &JNIEnv<'l>,
+    array: &JObjectArray<'_>,
+    index: jsize,
+) -> Result<JObject<'l>, Failure> {
+    let raw = env.get_raw();
+    // SAFETY: `raw` is the JNIEnv of the current thread (this runs inside the native
+    // method that received it); the function table of a live JNIEnv is valid.
+    let call = unsafe { (**raw).GetObjectArrayElement }.ok_or(
+        jni::errors::Error::JNIEnvMethodNotFound("GetObjectArrayElement"),
+    )?;
+    // SAFETY: `array` is a live, non-null reference to an Object[] (checked by the
+    // caller) and `0 <= index < length` (the caller read the length first), so the call
+    // returns a new local reference (null for a null element) and throws nothing.
+    Ok(unsafe { JObject::from_raw(call(raw, array.as_raw(), index)) })
+}
+
+/// Copies a whole `byte[]` (of length `buffer.len()`) into `buffer` with
+/// `GetByteArrayRegion`, without jni-rs's `ExceptionCheck` afterwards: the region is the
+/// whole array, so the call cannot throw.
+fn whole_byte_array(
+    env: &JNIEnv<'_>,
+    array: &JByteArray<'_>,
+    buffer: &mut [i8],
+) -> Result<(), Failure> {
+    let len = jsize::try_from(buffer.len())
+        .map_err(|_| Error::InvalidArgument("certificate too large".into()))?;
+    let raw = env.get_raw();
+    // SAFETY: as in `element_in_bounds`.
+    let call = unsafe { (**raw).GetByteArrayRegion }.ok_or(
+        jni::errors::Error::JNIEnvMethodNotFound("GetByteArrayRegion"),
+    )?;
+    // SAFETY: `array` is a live, non-null byte[] whose length the caller read as
+    // `buffer.len()`; `buffer` is writable for that many bytes.
+    unsafe { call(raw, array.as_raw(), 0, len, buffer.as_mut_ptr()) };
+    Ok(())
+}
+
+/// JNI's `jbyte` (i8) as the core's bytes (u8).
+fn bytes(part: &[i8]) -> &[u8] {
+    // SAFETY: i8 and u8 have the same size, alignment and validity (every bit pattern);
+    // the result borrows `part` for its whole lifetime and length.
+    unsafe { std::slice::from_raw_parts(part.as_ptr().cast::<u8>(), part.len()) }
 }
 
 /// Throws `ConnectAccessDeniedException(code, message)`.

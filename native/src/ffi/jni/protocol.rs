@@ -14,7 +14,7 @@
 //! own types; see `share`).
 
 use super::marshal::Failure;
-use crate::authz::{Authorization, AuthzStatus, DenyReason, Origin, Peer};
+use crate::authz::{Authorization, Authorizer, AuthzStatus, Decision, DenyReason, Origin, Peer};
 use crate::consul::ENDPOINTS;
 use crate::error::Error;
 use crate::identity::{Metrics, Snapshot, Status};
@@ -25,8 +25,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `io.consulconnect.ServiceIdentity`.
 pub(crate) const SERVICE_IDENTITY: &str = "io/consulconnect/ServiceIdentity";
-/// `io.consulconnect.ConnectUser`.
-pub(crate) const CONNECT_USER: &str = "io/consulconnect/ConnectUser";
+/// `io.consulconnect.ConnectAnswer`.
+pub(crate) const CONNECT_ANSWER: &str = "io/consulconnect/ConnectAnswer";
 /// `io.consulconnect.ConnectDecision`.
 pub(crate) const CONNECT_DECISION: &str = "io/consulconnect/ConnectDecision";
 /// `io.consulconnect.jca.ConnectPeer`.
@@ -108,21 +108,48 @@ pub(crate) fn connect_decision<'l>(
     )?)
 }
 
-/// `ConnectUser.fromNative(String user, String[] groups)`.
-pub(crate) fn connect_user<'l>(
+/// `ConnectAnswer.fromNative(String user, String[] groups, String code, String reason)`:
+/// for an allowed client its Trino user and groups (`code` null), for a refused one the
+/// refusal's code and reason (`user` and `groups` null).
+pub(crate) fn connect_answer<'l>(
     env: &mut JNIEnv<'l>,
-    user: &str,
-    groups: &[String],
+    authorizer: &Authorizer,
+    decision: &Decision,
 ) -> Result<JObject<'l>, Failure> {
-    let user = env.new_string(user)?;
-    let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
-    let groups = string_array(env, &groups)?;
-    let sig = format!("({STRING}[{STRING})L{CONNECT_USER};");
+    let (user, groups, code) = match (decision.is_allowed(), authorizer.principal(decision)) {
+        (true, Some(user)) => {
+            let groups: Vec<&str> = authorizer
+                .groups(decision)
+                .iter()
+                .map(String::as_str)
+                .collect();
+            (
+                JObject::from(env.new_string(user)?),
+                string_array(env, &groups)?,
+                JObject::null(),
+            )
+        }
+        _ => {
+            let code = decision.deny_reason().map_or("denied", DenyReason::code);
+            (
+                JObject::null(),
+                JObject::null(),
+                JObject::from(env.new_string(code)?),
+            )
+        }
+    };
+    let reason = env.new_string(decision.reason())?;
+    let sig = format!("({STRING}[{STRING}{STRING}{STRING})L{CONNECT_ANSWER};");
     let value = env.call_static_method(
-        CONNECT_USER,
+        CONNECT_ANSWER,
         "fromNative",
         sig,
-        &[JValue::Object(&user), JValue::Object(&groups)],
+        &[
+            JValue::Object(&user),
+            JValue::Object(&groups),
+            JValue::Object(&code),
+            JValue::Object(&reason),
+        ],
     )?;
     Ok(value.l()?)
 }

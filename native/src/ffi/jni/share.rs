@@ -14,7 +14,7 @@
 
 use super::marshal::{guard, Failure};
 use super::protocol::{
-    AUTHORIZATION_METRICS, CONNECT_DECISION, CONNECT_PEER, CONNECT_USER, IDENTITY_METRICS,
+    AUTHORIZATION_METRICS, CONNECT_ANSWER, CONNECT_DECISION, CONNECT_PEER, IDENTITY_METRICS,
     IDENTITY_SNAPSHOT, IDENTITY_STATUS, SERVICE_IDENTITY,
 };
 use super::{bridge, tls};
@@ -109,9 +109,9 @@ fn bridge_methods() -> Vec<NativeMethod> {
             bridge::Java_io_consulconnect_jni_NativeBridge_authorize as *mut c_void,
         ),
         method(
-            "authorizeUser",
-            format!("(J[[B)L{CONNECT_USER};"),
-            bridge::Java_io_consulconnect_jni_NativeBridge_authorizeUser as *mut c_void,
+            "authenticate",
+            format!("(J[[B)L{CONNECT_ANSWER};"),
+            bridge::Java_io_consulconnect_jni_NativeBridge_authenticate as *mut c_void,
         ),
         method(
             "authorizeDetailed",

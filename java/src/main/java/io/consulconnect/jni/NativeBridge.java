@@ -1,7 +1,7 @@
 package io.consulconnect.jni;
 
+import io.consulconnect.ConnectAnswer;
 import io.consulconnect.ConnectDecision;
-import io.consulconnect.ConnectUser;
 import io.consulconnect.ServiceIdentity;
 import io.consulconnect.identity.IdentitySnapshot;
 import io.consulconnect.identity.IdentityStatus;
@@ -180,17 +180,17 @@ public final class NativeBridge {
     public static native String authorize(long handle, byte[][] chain);
 
     /**
-     * As {@link #authorize}, but the answer is the Trino user and its groups (for Trino's
-     * {@code createAuthenticatedIdentity}, Trino 480 on).
+     * The Trino authenticator's call: verifies and authorizes a client chain like
+     * {@link #authorize}, but a refusal is an answer, not an exception, and a cached decision
+     * is answered with the same (immutable) object every time: no allocation, no exception.
      *
      * @param handle from {@link #open}
      * @param chain DER certificates, the client's leaf first
      * @return the user ({@code consul.authz.principal}) and groups ({@code consul.authz.groups})
-     * @throws io.consulconnect.ConnectAccessDeniedException when the client is refused, with
-     *     the reason's code
+     *     of an allowed client, or the refusal's code and reason
      * @throws IllegalArgumentException for a null array or element
      */
-    public static native ConnectUser authorizeUser(long handle, byte[][] chain);
+    public static native ConnectAnswer authenticate(long handle, byte[][] chain);
 
     /**
      * The full authorization answer. Does not throw on a deny.

@@ -1,6 +1,6 @@
 package io.consulconnect.trino;
 
-import io.consulconnect.ConnectAccessDeniedException;
+import io.consulconnect.ConnectAnswer;
 import io.consulconnect.ConnectFailureException;
 import io.consulconnect.ConnectUser;
 import io.consulconnect.identity.ConnectIdentity;
@@ -34,7 +34,7 @@ public final class ConnectAuthenticator implements CertificateAuthenticator {
 
     @Override
     public Principal authenticate(List<X509Certificate> certificates) throws AccessDeniedException {
-        return new BasicPrincipal(authorize(certificates, NativeBridge::authorize));
+        return new BasicPrincipal(allowed(certificates).user());
     }
 
     /**
@@ -49,30 +49,27 @@ public final class ConnectAuthenticator implements CertificateAuthenticator {
      *     {@link TrinoRefusal}) when the client is refused
      */
     public Optional<Identity> createAuthenticatedIdentity(List<X509Certificate> certificates) {
-        ConnectUser user = authorize(certificates, NativeBridge::authorizeUser);
+        ConnectUser user = allowed(certificates);
         return Optional.of(Identity.forUser(user.user())
                 .withPrincipal(new BasicPrincipal(user.user()))
                 .withGroups(Set.copyOf(user.groups()))
                 .build());
     }
 
-    /** The native answer for an allowed client; every failure is a refusal. */
-    private <T> T authorize(List<X509Certificate> certificates, Native<T> call) {
+    /** The allowed client's user and groups; every failure is a refusal. */
+    private ConnectUser allowed(List<X509Certificate> certificates) {
+        ConnectAnswer answer;
         try {
-            return call.apply(identity.handle(), encode(certificates));
-        } catch (ConnectAccessDeniedException e) {
-            throw deny(certificates, e.code(), e.getMessage());
+            answer = NativeBridge.authenticate(identity.handle(), encode(certificates));
         } catch (IllegalArgumentException e) {
             throw deny(certificates, "invalid-certificate", "invalid client certificate: " + e.getMessage());
         } catch (ConnectFailureException | IllegalStateException e) {
             throw deny(certificates, "unavailable", "cannot authorize: " + e.getMessage());
         }
-    }
-
-    /** A native authorize call. */
-    @FunctionalInterface
-    private interface Native<T> {
-        T apply(long handle, byte[][] chain);
+        if (answer.allowed()) {
+            return answer.user();
+        }
+        throw deny(certificates, answer.code(), answer.reason());
     }
 
     private static byte[][] encode(List<X509Certificate> certificates) {

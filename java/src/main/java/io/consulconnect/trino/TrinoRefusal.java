@@ -3,6 +3,8 @@ package io.consulconnect.trino;
 import io.trino.spi.security.AccessDeniedException;
 import io.trino.spi.security.CertificateAuthenticator;
 import java.lang.reflect.Constructor;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.logging.Logger;
 
 /**
@@ -26,6 +28,9 @@ final class TrinoRefusal {
     private static final Logger LOG = Logger.getLogger(TrinoRefusal.class.getName());
     static final String AUTHENTICATION_EXCEPTION = "io.trino.server.security.AuthenticationException";
     private static final Constructor<? extends Exception> UNAUTHORIZED = find(CertificateAuthenticator.class.getClassLoader());
+    /** The refusal thrown for each message (one per reason code; bounded all the same). */
+    private static final ConcurrentMap<String, Exception> REFUSALS = new ConcurrentHashMap<>();
+    private static final int MAX_REFUSALS = 64;
 
     private TrinoRefusal() {}
 
@@ -55,27 +60,46 @@ final class TrinoRefusal {
     /**
      * Throws the refusal: Trino's authentication exception (a checked exception, thrown
      * without being declared) carrying {@code message}, else an {@link AccessDeniedException}.
+     * One exception per message is made and thrown again for every refusal with that message
+     * (the messages are "refused (code)", one per reason code): a refused request captures no
+     * stack trace, which would cost microseconds and only ever show this authenticator. Trino
+     * only reads the message of the exception; nothing mutates it.
      *
      * @param message what the client is told
      * @return never returns; declared so that callers can write {@code throw refuse(...)}
      */
     static RuntimeException refuse(String message) {
-        return refuse(UNAUTHORIZED, message);
-    }
-
-    static RuntimeException refuse(Constructor<? extends Exception> unauthorized, String message) {
-        if (unauthorized != null) {
-            Exception exception;
-            try {
-                exception = unauthorized.newInstance(message);
-            } catch (ReflectiveOperationException | RuntimeException e) {
-                exception = null;
-            }
-            if (exception != null) {
-                throw TrinoRefusal.<RuntimeException>sneaky(exception);
+        Exception refusal = REFUSALS.get(message);
+        if (refusal == null) {
+            refusal = refusal(UNAUTHORIZED, message);
+            if (REFUSALS.size() < MAX_REFUSALS) {
+                Exception first = REFUSALS.putIfAbsent(message, refusal);
+                refusal = first != null ? first : refusal;
             }
         }
-        throw new AccessDeniedException(message);
+        throw TrinoRefusal.<RuntimeException>sneaky(refusal);
+    }
+
+    /**
+     * Throws a new refusal made with {@code unauthorized} (null: {@link AccessDeniedException}).
+     *
+     * @param unauthorized the constructor of Trino's authentication exception, or null
+     * @param message what the client is told
+     * @return never returns
+     */
+    static RuntimeException refuse(Constructor<? extends Exception> unauthorized, String message) {
+        throw TrinoRefusal.<RuntimeException>sneaky(refusal(unauthorized, message));
+    }
+
+    private static Exception refusal(Constructor<? extends Exception> unauthorized, String message) {
+        if (unauthorized != null) {
+            try {
+                return unauthorized.newInstance(message);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                // fall through to the SPI's exception
+            }
+        }
+        return new AccessDeniedException(message);
     }
 
     @SuppressWarnings("unchecked")

@@ -4,13 +4,18 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotSame;
 import static org.junit.Assert.assertSame;
+import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
+import io.consulconnect.ConnectAnswer;
+import io.consulconnect.testing.ConsulDevAgent;
+import java.io.ByteArrayInputStream;
 import java.lang.reflect.InvocationTargetException;
-
 import java.lang.reflect.Method;
 import java.net.URL;
 import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.CertificateFactory;
 import org.junit.Test;
 
 /**
@@ -64,6 +69,43 @@ public class IsolatedClassLoaderTest {
         } finally {
             NativeBridge.close(ours);
         }
+    }
+
+    /**
+     * A decision's Java answer is kept with it for the bridge class that asked first; a
+     * plugin's copy of the bridge asking about the same client on the same (shared) identity
+     * gets an answer of its own classes, never the other loader's object.
+     */
+    @Test
+    public void cachedAnswersAreNeverHandedToAnotherLoadersBridge() throws Exception {
+        URL jar = NativeBridge.class.getProtectionDomain().getCodeSource().getLocation();
+        try (ConsulDevAgent consul = ConsulDevAgent.start()) {
+            consul.intention("web", "trino", true);
+            String[] keys = {"consul.address", "consul.service"};
+            String[] values = {consul.address(), "trino"};
+            long ours = NativeBridge.open(keys, values);
+            try (URLClassLoader plugin = isolatedLoader(jar)) {
+                NativeBridge.waitReady(ours, 30_000);
+                byte[][] web = {der(consul.leaf("web")[0])};
+                Class<?> bridge = Class.forName(NativeBridge.class.getName(), true, plugin);
+                Method authenticate = bridge.getMethod("authenticate", long.class, byte[][].class);
+                for (int i = 0; i < 50; i++) { // cached or not: always each loader's own class
+                    ConnectAnswer mine = NativeBridge.authenticate(ours, web);
+                    assertTrue(mine.toString(), mine.allowed());
+                    Object theirs = authenticate.invoke(null, ours, web);
+                    assertSame(plugin, theirs.getClass().getClassLoader());
+                    assertEquals(mine.toString(), theirs.toString());
+                    Thread.sleep(20);
+                }
+            } finally {
+                NativeBridge.close(ours);
+            }
+        }
+    }
+
+    private static byte[] der(String pem) throws Exception {
+        return CertificateFactory.getInstance("X.509")
+                .generateCertificate(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII))).getEncoded();
     }
 
     @Test

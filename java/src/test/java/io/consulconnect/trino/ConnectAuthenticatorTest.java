@@ -1,10 +1,13 @@
 package io.consulconnect.trino;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertSame;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
 import io.consulconnect.ConnectAccessDeniedException;
+import io.consulconnect.ConnectAnswer;
 import io.consulconnect.ConnectDecision;
 import io.consulconnect.ServiceIdentity;
 import io.consulconnect.identity.ConnectIdentity;
@@ -288,6 +291,53 @@ public class ConnectAuthenticatorTest {
             assertEquals("denied", e.code());
             // An explicit target that is not a service name is the caller's bug.
             assertThrows(IllegalArgumentException.class, () -> NativeBridge.authorizeDetailed(h, web, "not a name"));
+        }
+    }
+
+    @Test
+    public void cachedDecisionsAnswerWithOneObjectAndRefusalsAreAnswers() throws Exception {
+        try (ConnectIdentity identity = trinoIdentity()) {
+            long h = identity.handle();
+            byte[][] web = {chain(consul.leaf("web")[0]).get(0).getEncoded()};
+            byte[][] evil = {chain(consul.leaf("evil")[0]).get(0).getEncoded()};
+            ConnectAnswer first = NativeBridge.authenticate(h, web);
+            assertTrue(first.toString(), first.allowed());
+            assertEquals("web", first.user().user());
+            assertEquals(null, first.code());
+            // Once cached (after the intentions watch's first answer), every request gets the
+            // very object built for the decision: nothing is allocated per request.
+            for (long end = System.nanoTime() + 10_000_000_000L;
+                    !NativeBridge.authorizeDetailed(h, web, null).origin().equals("cache") && System.nanoTime() < end; ) {
+                Thread.sleep(50);
+            }
+            ConnectAnswer cached = NativeBridge.authenticate(h, web);
+            assertSame(cached, NativeBridge.authenticate(h, web));
+            assertEquals(first, cached);
+
+            // A refusal is an answer with the reason's code and the full reason.
+            ConnectAnswer no = NativeBridge.authenticate(h, evil);
+            assertFalse(no.allowed());
+            assertEquals(null, no.user());
+            assertEquals("denied", no.code());
+            assertTrue(no.reason(), no.reason().contains("evil"));
+            assertSame(no, NativeBridge.authenticate(h, evil));
+            assertEquals("malformed", NativeBridge.authenticate(h, new byte[][] {{1, 2, 3}}).code());
+            assertEquals("empty-chain", NativeBridge.authenticate(h, new byte[0][]).code());
+            assertEquals("chain-too-long", NativeBridge.authenticate(h, new byte[20][]).code());
+            assertThrows(IllegalArgumentException.class, () -> NativeBridge.authenticate(h, null));
+            assertThrows(IllegalArgumentException.class, () -> NativeBridge.authenticate(h, new byte[][] {null}));
+
+            // Through the authenticator: one refusal per code, thrown again for every
+            // request it refuses (no stack trace is captured per refusal).
+            CertificateAuthenticator auth = authenticator(Map.of());
+            List<X509Certificate> evilChain = chain(consul.leaf("evil")[0]);
+            try (DenyLogCapture log = new DenyLogCapture()) {
+                AccessDeniedException once = assertThrows(AccessDeniedException.class, () -> auth.authenticate(evilChain));
+                AccessDeniedException twice = assertThrows(AccessDeniedException.class, () -> auth.authenticate(evilChain));
+                assertSame(once, twice);
+                assertEquals("Access Denied: Consul Connect refused the client certificate (denied)", twice.getMessage());
+                assertTrue(log.last(), log.last().contains("evil"));
+            }
         }
     }
 }
