@@ -53,6 +53,27 @@ fn authorizer(store: &Arc<Store>) -> Authorizer {
         .expect("authorizer")
 }
 
+/// Times `call` on this thread while a second thread runs it in a loop.
+fn two_threads(b: &mut criterion::Bencher<'_>, call: impl Fn() + Sync) {
+    b.iter_custom(|iters| {
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    call();
+                }
+            });
+            let start = Instant::now();
+            for _ in 0..iters {
+                call();
+            }
+            let took = start.elapsed();
+            stop.store(true, Ordering::Relaxed);
+            took
+        })
+    })
+}
+
 fn bench(c: &mut Criterion) {
     let (chain, store) = fixture();
     let bytes: usize = chain.iter().map(Vec::len).sum();
@@ -68,25 +89,21 @@ fn bench(c: &mut Criterion) {
         })
     });
 
+    // The foreign callers' path: the decision lent, not cloned (no reference counting).
+    c.bench_function("authz_cached_hit", |b| {
+        b.iter(|| authz.cached(black_box(&chain), |d| d.is_allowed()))
+    });
+    c.bench_function("authz_cached_hit_contended_2_threads", |b| {
+        two_threads(b, || {
+            black_box(authz.cached(black_box(&chain), |d| d.is_allowed()));
+        })
+    });
+
     // The same key hammered by a second thread meanwhile (a Trino worker receiving every
     // request of the coordinator, on more than one thread).
     c.bench_function("authz_hit_contended_2_threads", |b| {
-        b.iter_custom(|iters| {
-            let stop = AtomicBool::new(false);
-            std::thread::scope(|s| {
-                s.spawn(|| {
-                    while !stop.load(Ordering::Relaxed) {
-                        black_box(authz.authorize(black_box(&chain)));
-                    }
-                });
-                let start = Instant::now();
-                for _ in 0..iters {
-                    black_box(authz.authorize(black_box(&chain)));
-                }
-                let took = start.elapsed();
-                stop.store(true, Ordering::Relaxed);
-                took
-            })
+        two_threads(b, || {
+            black_box(authz.authorize(black_box(&chain)));
         })
     });
 

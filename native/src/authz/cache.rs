@@ -46,8 +46,9 @@ const MIN_SHARDS: u64 = 4;
 const MAX_SHARDS: u64 = 16_384;
 
 /// Bytes hashed from the end of each certificate (see [`DecisionCache::hash`]): the last
-/// of its signature (an ECDSA P-256 signature is about 72 bytes, RSA 256 or more).
-const HASHED_TAIL: usize = 32;
+/// 128 bits of its signature (an ECDSA P-256 signature is about 72 bytes, RSA 256 or
+/// more), which its CA drew at random.
+const HASHED_TAIL: usize = 16;
 
 /// An owned cache key: the target and the exact certificate bytes.
 #[derive(Debug, PartialEq, Eq)]

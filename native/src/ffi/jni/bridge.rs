@@ -3,14 +3,14 @@
 
 use super::marshal::{
     chain_arg, check_caller, guard, handle_arg, properties_arg, string_arg, throw_denied,
-    with_chain, ChainArg, Failure,
+    with_chain, ChainArg, Failure, JavaChain,
 };
 use super::protocol;
 use crate::authz::{Authorizer, Decision};
 use crate::error::Error;
 use crate::handles;
 use crate::spiffe::ServiceId;
-use jni::objects::{GlobalRef, JClass, JObjectArray, JString};
+use jni::objects::{GlobalRef, JByteArray, JClass, JObjectArray, JString};
 use jni::sys::{jint, jlong, jobject, jstring};
 use jni::JNIEnv;
 use std::time::Duration;
@@ -273,66 +273,85 @@ pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_authorize<'local>(
     })
 }
 
-/// `ConnectAnswer NativeBridge.authenticate(long handle, byte[][] chain)`: the hot path
-/// of the Trino authenticator. Verifies and authorizes `chain` for the configured target
-/// (cached) and answers with the Trino user and groups of an allowed client, or the
-/// refusal's code and reason: a refusal is an answer here, not an exception
-/// (`IllegalArgumentException` only for a null array or element).
+/// `ConnectAnswer NativeBridge.authenticate0(long handle, byte[] certificate,
+/// byte[][] chain, long bridge)`: the hot path of the Trino authenticator (through
+/// `NativeBridge.authenticate`). Verifies and authorizes the client's chain — `certificate`
+/// alone when it is not null, else `chain` — for the configured target (cached), and
+/// answers with the Trino user and groups of an allowed client, or the refusal's code and
+/// reason: a refusal is an answer here, not an exception (`IllegalArgumentException` only
+/// for a null chain or element). `bridge` is the calling class's `bridgeToken()`.
 ///
 /// A cached decision is answered with the Java object built for it the first time (kept
 /// with the decision as a global reference): a hit copies the chain into a per-thread
 /// buffer, finds the decision and returns a new local reference to that object — no
-/// allocation, no Java string, no shared write.
+/// allocation, no Java string, no shared write, four JNI calls for a one-certificate chain.
 #[no_mangle]
-pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_authenticate<'local>(
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_authenticate0<'local>(
     mut env: JNIEnv<'local>,
-    class: JClass<'local>,
+    _class: JClass<'local>,
     handle: jlong,
+    certificate: JByteArray<'local>,
     chain: JObjectArray<'local>,
+    bridge: jlong,
 ) -> jobject {
     guard(&mut env, |env| {
+        let chain = if certificate.is_null() {
+            JavaChain::Array(&chain)
+        } else {
+            JavaChain::One(&certificate)
+        };
         handles::with(handle_arg(handle)?, |h| {
             let authorizer = h.authorizer()?;
-            Ok(with_chain(env, &chain, |env, chain| match chain {
-                Err(reason) => answer(env, &class, authorizer, &authorizer.refuse(reason)),
+            Ok(with_chain(env, chain, |env, chain| match chain {
+                Err(reason) => answer(env, bridge, authorizer, &authorizer.refuse(reason)),
                 Ok(chain) => authorizer
-                    .cached(chain, |d| answer(env, &class, authorizer, d))
+                    .cached(chain, |d| answer(env, bridge, authorizer, d))
                     .unwrap_or_else(|| {
-                        answer(env, &class, authorizer, &authorizer.authorize(chain))
+                        answer(env, bridge, authorizer, &authorizer.authorize(chain))
                     }),
             }))
         })?
     })
 }
 
+/// `long NativeBridge.bridgeToken()`: a number unique to the calling copy of the bridge
+/// class in this process (each class loader that loads it gets its own), which it passes
+/// back to `authenticate0` so that answers built for one copy's classes go to that copy only.
+#[no_mangle]
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_bridgeToken<'local>(
+    _env: JNIEnv<'local>,
+    _class: JClass<'local>,
+) -> jlong {
+    static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The `ConnectAnswer` Java object built for a decision, kept with it (see
-/// `Decision::attachment`) together with the bridge class it was built for.
+/// `Decision::attachment`) together with the bridge it was built for.
 struct JavaAnswer {
-    /// The `NativeBridge` class whose caller got it first: the answer's class comes from
-    /// that class's loader, so only callers through that same class may share it.
-    bridge: GlobalRef,
+    /// The `bridgeToken()` of the `NativeBridge` copy whose caller got it first: the
+    /// answer's class comes from that copy's class loader, so only that copy may share it.
+    bridge: jlong,
     answer: GlobalRef,
 }
 
-/// The `ConnectAnswer` for `decision`: the one kept with the decision when the caller's
-/// bridge class is the one it was built for (a new local reference to it), else a new one.
+/// The `ConnectAnswer` for `decision`: the one kept with the decision when it was built
+/// for the caller's bridge (a new local reference to it), else a new one.
 fn answer(
     env: &mut JNIEnv<'_>,
-    bridge: &JClass<'_>,
+    bridge: jlong,
     authorizer: &Authorizer,
     decision: &Decision,
 ) -> Result<jobject, Failure> {
     let kept = decision.attachment(|| -> Result<JavaAnswer, Failure> {
         let answer = protocol::connect_answer(env, authorizer, decision)?;
         Ok(JavaAnswer {
-            bridge: env.new_global_ref(bridge)?,
+            bridge,
             answer: env.new_global_ref(answer)?,
         })
     })?;
     match kept {
-        Some(kept) if env.is_same_object(&kept.bridge, bridge)? => {
-            Ok(env.new_local_ref(&kept.answer)?.into_raw())
-        }
+        Some(kept) if kept.bridge == bridge => Ok(env.new_local_ref(&kept.answer)?.into_raw()),
         _ => Ok(protocol::connect_answer(env, authorizer, decision)?.into_raw()),
     }
 }

@@ -175,11 +175,11 @@ pub(crate) enum ChainArg {
 
 /// Reads a `byte[][]` certificate chain into owned bytes (see [`with_chain`], which
 /// every export that takes a chain uses).
-pub(crate) fn chain_arg(
-    env: &mut JNIEnv<'_>,
-    chain: &JObjectArray<'_>,
+pub(crate) fn chain_arg<'l>(
+    env: &mut JNIEnv<'l>,
+    chain: &JObjectArray<'l>,
 ) -> Result<ChainArg, Failure> {
-    with_chain(env, chain, |_, chain| {
+    with_chain(env, JavaChain::Array(chain), |_, chain| {
         Ok(match chain {
             Ok(certs) => ChainArg::Certificates(certs.iter().map(|c| c.to_vec()).collect()),
             Err(reason) => ChainArg::Refused(reason),
@@ -193,8 +193,33 @@ thread_local! {
     static CHAIN_BUFFER: RefCell<Vec<i8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Reads a `byte[][]` certificate chain, the one reader of every export that takes a
-/// chain, and lends it to `f` as slices copied into a per-thread buffer: a handful of JNI
+/// A certificate chain as Java passes it.
+#[derive(Clone, Copy)]
+pub(crate) enum JavaChain<'a, 'l> {
+    /// `byte[][]`, leaf first.
+    Array(&'a JObjectArray<'l>),
+    /// A single certificate (`byte[]`, non-null): the common chain of a Connect client.
+    One(&'a JByteArray<'l>),
+}
+
+/// One certificate of a chain being read: the argument itself, or a local reference to an
+/// element of the array argument.
+enum Element<'a, 'l> {
+    Argument(&'a JByteArray<'l>),
+    Local(JByteArray<'l>),
+}
+
+impl<'l> AsRef<JByteArray<'l>> for Element<'_, 'l> {
+    fn as_ref(&self) -> &JByteArray<'l> {
+        match self {
+            Element::Argument(certificate) => certificate,
+            Element::Local(certificate) => certificate,
+        }
+    }
+}
+
+/// Reads a certificate chain, the one reader of every export that takes a chain, and
+/// lends it to `f` as slices copied into a per-thread buffer: a handful of JNI
 /// calls and one copy per certificate, no allocation. Its structural limits are the
 /// core's (`check_count`, `check_size`), checked on the array lengths before any byte is
 /// copied, and become refusals: a chain is what a peer sent, so even garbage is refused
@@ -202,29 +227,39 @@ thread_local! {
 /// null array or element is the caller's bug: `IllegalArgumentException`.
 pub(crate) fn with_chain<'l, R>(
     env: &mut JNIEnv<'l>,
-    chain: &JObjectArray<'_>,
+    chain: JavaChain<'_, 'l>,
     f: impl FnOnce(&mut JNIEnv<'l>, Result<&[&[u8]], DenyReason>) -> Result<R, Failure>,
 ) -> Result<R, Failure> {
-    if chain.is_null() {
-        return Err(Error::InvalidArgument("certificate chain is null".into()).into());
-    }
-    let count = usize::try_from(env.get_array_length(chain)?).unwrap_or(0);
+    let count = match chain {
+        JavaChain::One(_) => 1,
+        JavaChain::Array(array) if array.is_null() => {
+            return Err(Error::InvalidArgument("certificate chain is null".into()).into())
+        }
+        JavaChain::Array(array) => usize::try_from(env.get_array_length(array)?).unwrap_or(0),
+    };
     if let Err(reason) = check_count(count) {
         return f(env, Err(reason));
     }
     // At most MAX_CHAIN_LEN local references, released when the native method returns.
-    let mut elements: [Option<JByteArray<'l>>; MAX_CHAIN_LEN] = Default::default();
+    let mut elements: [Option<Element<'_, 'l>>; MAX_CHAIN_LEN] = Default::default();
     let mut sizes = [0usize; MAX_CHAIN_LEN];
     for index in 0..count {
-        // count <= MAX_CHAIN_LEN: the index fits.
-        let element = JByteArray::from(element_in_bounds(env, chain, index as jsize)?);
-        if element.is_null() {
+        let element = match chain {
+            JavaChain::One(certificate) => Element::Argument(certificate),
+            // count <= MAX_CHAIN_LEN: the index fits.
+            JavaChain::Array(array) => Element::Local(JByteArray::from(element_in_bounds(
+                env,
+                array,
+                index as jsize,
+            )?)),
+        };
+        if element.as_ref().is_null() {
             return Err(Error::InvalidArgument(format!(
                 "certificate {index} of the chain is null"
             ))
             .into());
         }
-        sizes[index] = usize::try_from(env.get_array_length(&element)?).unwrap_or(0);
+        sizes[index] = usize::try_from(env.get_array_length(element.as_ref())?).unwrap_or(0);
         if let Err(reason) = check_size(index, sizes[index]) {
             return f(env, Err(reason));
         }
@@ -247,7 +282,7 @@ pub(crate) fn with_chain<'l, R>(
         for (index, element) in elements[..count].iter().enumerate() {
             let (part, tail) = rest.split_at_mut(sizes[index]);
             if let Some(element) = element {
-                whole_byte_array(env, element, part)?;
+                whole_byte_array(env, element.as_ref(), part)?;
             }
             slices[index] = bytes(part);
             rest = tail;

@@ -109,9 +109,14 @@ fn bridge_methods() -> Vec<NativeMethod> {
             bridge::Java_io_consulconnect_jni_NativeBridge_authorize as *mut c_void,
         ),
         method(
-            "authenticate",
-            format!("(J[[B)L{CONNECT_ANSWER};"),
-            bridge::Java_io_consulconnect_jni_NativeBridge_authenticate as *mut c_void,
+            "authenticate0",
+            format!("(J[B[[BJ)L{CONNECT_ANSWER};"),
+            bridge::Java_io_consulconnect_jni_NativeBridge_authenticate0 as *mut c_void,
+        ),
+        method(
+            "bridgeToken",
+            "()J",
+            bridge::Java_io_consulconnect_jni_NativeBridge_bridgeToken as *mut c_void,
         ),
         method(
             "authorizeDetailed",

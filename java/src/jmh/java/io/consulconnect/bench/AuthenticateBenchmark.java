@@ -69,7 +69,7 @@ public class AuthenticateBenchmark {
         HttpRequest plainRequest;
         ConnectIdentity identity;
         long handle;
-        byte[][] webDer;
+        byte[] webDer;
 
         /** Starts the agent and one authenticator with a long decision TTL, warmed. */
         @Setup(Level.Trial)
@@ -83,7 +83,7 @@ public class AuthenticateBenchmark {
             authenticator.authenticate(web);
             identity = ConnectIdentity.open(settings("agent", "10m", "1000"));
             handle = identity.handle();
-            webDer = new byte[][] {web.get(0).getEncoded()};
+            webDer = web.get(0).getEncoded();
             String uri = web.get(0).getSubjectAlternativeNames().iterator().next().get(1).toString();
             String body = "{\"Target\":\"trino\",\"ClientCertURI\":\"" + uri + "\",\"ClientCertSerial\":\""
                     + consul.leaf("web")[2] + "\"}";
@@ -183,19 +183,19 @@ public class AuthenticateBenchmark {
 
     /**
      * Part of {@code cachedAllow}: the certificate encoding Trino's authenticator does
-     * ({@code getEncoded()} copies the DER bytes) and the chain array.
+     * ({@code getEncoded()} copies the DER bytes).
      *
      * @param agent the agent state
      * @return the encoded chain
      * @throws Exception never
      */
     @Benchmark
-    public byte[][] partEncode(Agent agent) throws Exception {
-        return new byte[][] {agent.web.get(0).getEncoded()};
+    public byte[] partEncode(Agent agent) throws Exception {
+        return agent.web.get(0).getEncoded();
     }
 
     /**
-     * Part of {@code cachedAllow}: the native call alone, on an encoded chain.
+     * Part of {@code cachedAllow}: the native call alone, on an encoded certificate.
      *
      * @param agent the agent state
      * @return the answer

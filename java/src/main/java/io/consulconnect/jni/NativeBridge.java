@@ -22,6 +22,13 @@ public final class NativeBridge {
         NativeLibrary.load();
     }
 
+    /**
+     * This copy's token: the native core keeps the Java answer it builds for a decision for
+     * the copy of these classes (one per class loader) that asked, and hands it only to that
+     * copy.
+     */
+    private static final long BRIDGE = bridgeToken();
+
     private NativeBridge() {}
 
     /**
@@ -190,7 +197,31 @@ public final class NativeBridge {
      *     of an allowed client, or the refusal's code and reason
      * @throws IllegalArgumentException for a null array or element
      */
-    public static native ConnectAnswer authenticate(long handle, byte[][] chain);
+    public static ConnectAnswer authenticate(long handle, byte[][] chain) {
+        return authenticate0(handle, null, chain, BRIDGE);
+    }
+
+    /**
+     * {@link #authenticate(long, byte[][])} for a chain of one certificate, the usual chain
+     * of a Connect client (two JNI calls fewer).
+     *
+     * @param handle from {@link #open}
+     * @param certificate the client's DER certificate
+     * @return as {@link #authenticate(long, byte[][])}
+     * @throws IllegalArgumentException for a null certificate
+     */
+    public static ConnectAnswer authenticate(long handle, byte[] certificate) {
+        if (certificate == null) {
+            throw new IllegalArgumentException("certificate 0 of the chain is null");
+        }
+        return authenticate0(handle, certificate, null, BRIDGE);
+    }
+
+    /** Reads {@code certificate} when not null, else {@code chain}. */
+    private static native ConnectAnswer authenticate0(long handle, byte[] certificate, byte[][] chain, long bridge);
+
+    /** A number unique to this copy of the class (see {@code authenticate0}). */
+    private static native long bridgeToken();
 
     /**
      * The full authorization answer. Does not throw on a deny.

@@ -60,7 +60,9 @@ public final class ConnectAuthenticator implements CertificateAuthenticator {
     private ConnectUser allowed(List<X509Certificate> certificates) {
         ConnectAnswer answer;
         try {
-            answer = NativeBridge.authenticate(identity.handle(), encode(certificates));
+            answer = certificates != null && certificates.size() == 1
+                    ? NativeBridge.authenticate(identity.handle(), encoded(certificates.get(0)))
+                    : NativeBridge.authenticate(identity.handle(), encode(certificates));
         } catch (IllegalArgumentException e) {
             throw deny(certificates, "invalid-certificate", "invalid client certificate: " + e.getMessage());
         } catch (ConnectFailureException | IllegalStateException e) {
@@ -77,14 +79,18 @@ public final class ConnectAuthenticator implements CertificateAuthenticator {
             return new byte[0][]; // refused by the core like any empty chain (empty-chain)
         }
         byte[][] chain = new byte[certificates.size()][];
+        for (int i = 0; i < chain.length; i++) {
+            chain[i] = encoded(certificates.get(i));
+        }
+        return chain;
+    }
+
+    private static byte[] encoded(X509Certificate certificate) {
         try {
-            for (int i = 0; i < chain.length; i++) {
-                chain[i] = certificates.get(i).getEncoded();
-            }
+            return certificate.getEncoded();
         } catch (CertificateEncodingException e) {
             throw new IllegalArgumentException("unreadable certificate: " + e.getMessage(), e);
         }
-        return chain;
     }
 
     /**

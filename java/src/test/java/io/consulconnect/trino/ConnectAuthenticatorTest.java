@@ -312,6 +312,7 @@ public class ConnectAuthenticatorTest {
             }
             ConnectAnswer cached = NativeBridge.authenticate(h, web);
             assertSame(cached, NativeBridge.authenticate(h, web));
+            assertSame(cached, NativeBridge.authenticate(h, web[0])); // the one-certificate form
             assertEquals(first, cached);
 
             // A refusal is an answer with the reason's code and the full reason.
@@ -324,8 +325,11 @@ public class ConnectAuthenticatorTest {
             assertEquals("malformed", NativeBridge.authenticate(h, new byte[][] {{1, 2, 3}}).code());
             assertEquals("empty-chain", NativeBridge.authenticate(h, new byte[0][]).code());
             assertEquals("chain-too-long", NativeBridge.authenticate(h, new byte[20][]).code());
-            assertThrows(IllegalArgumentException.class, () -> NativeBridge.authenticate(h, null));
+            assertThrows(IllegalArgumentException.class, () -> NativeBridge.authenticate(h, (byte[][]) null));
             assertThrows(IllegalArgumentException.class, () -> NativeBridge.authenticate(h, new byte[][] {null}));
+            assertThrows(IllegalArgumentException.class, () -> NativeBridge.authenticate(h, (byte[]) null));
+            assertEquals("malformed", NativeBridge.authenticate(h, new byte[0]).code());
+            assertEquals("malformed", NativeBridge.authenticate(h, new byte[] {1, 2, 3}).code());
 
             // Through the authenticator: one refusal per code, thrown again for every
             // request it refuses (no stack trace is captured per refusal).
