@@ -29,8 +29,9 @@ for r in runs:
     if params:
         name += "[" + ",".join(f"{k}={v}" for k, v in params.items()) + "]"
     p = r["primaryMetric"]["scorePercentiles"]
-    n = r["primaryMetric"].get("scoreConfidence")
-    samples = sum(len(x) for x in r["primaryMetric"]["rawDataHistogram"][0]) if "rawDataHistogram" in r["primaryMetric"] else 0
+    # rawDataHistogram: per fork, per iteration, [value, count] pairs.
+    samples = sum(count for fork in r["primaryMetric"].get("rawDataHistogram", [])
+                  for iteration in fork for _, count in iteration)
     rows[name] = p
     print(f"{name:<42} {r['threads']:>7} {p['50.0']:>10.0f} {p['90.0']:>10.0f} {p['99.0']:>10.0f} {p['99.9']:>10.0f} {samples:>9}")
 def ratio(a, b, q="50.0"):
