@@ -41,7 +41,8 @@ pub mod x509;
 
 pub use authz::{
     verify_peer, AgentDecisionSource, Authorization, Authorizer, AuthorizerBuilder, AuthzStatus,
-    Counters, DecisionRequest, DecisionSource, DenyReason, Origin, Peer, Verdict, MAX_CHAIN_LEN,
+    Counters, DecisionRequest, DecisionSource, DefaultPolicy, DenyReason, IntentionList,
+    LocalDecisionSource, LocalStatus, Origin, Peer, Verdict, MAX_CHAIN_LEN,
 };
 pub use consul::{AgentClient, ENDPOINTS as AGENT_ENDPOINTS};
 pub use error::{CertificateError, Error, Result};
