@@ -7,7 +7,7 @@
 //! evaluation. Besides criterion's estimates, prints p50/p90/p99 of 2000 timed calls of
 //! each and the ratio.
 //!
-//! `cargo bench --bench decisions`.
+//! `cargo bench --bench decisions` (`cargo test --all-targets` runs it once, briefly).
 
 #[path = "../tests/common/consul.rs"]
 #[allow(dead_code)]
@@ -120,7 +120,12 @@ fn bench(c: &mut Criterion) {
         b.iter(|| cold(black_box(&chain), &roots, &remote))
     });
 
-    let n = 2000;
+    // `cargo test --all-targets` runs this once as a smoke test: fewer calls then.
+    let n = if std::env::args().any(|a| a == "--bench") {
+        2000
+    } else {
+        100
+    };
     let eval = percentiles(n, || {
         black_box(local.decide(&DecisionRequest {
             target: "trino",

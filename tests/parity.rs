@@ -6,9 +6,10 @@
 //! the agent's `POST /v1/agent/connect/authorize`. They must agree on allow, deny and
 //! L7-ness, and on Consul's reason text, for every case; the count is printed.
 //!
-//! Twice: ACLs off (the default answer is allow) and ACLs on with `default_policy =
-//! "deny"` and the node's minimal token (the default answer is deny, learned through that
-//! token).
+//! Three times: ACLs off (the default answer is allow), ACLs off with the agent's
+//! `default_intention_policy = "deny"` (deny, "Default intention policy"), and ACLs on
+//! with `default_policy = "deny"` and the node's minimal token (deny, "Default behavior
+//! configured by ACLs", learned through that token).
 //!
 //! Both sides may trail the write of a set: the agent answers from its own cache of the
 //! intentions, the local source from its watch. Each set carries a sentinel intention
@@ -33,7 +34,7 @@ const POLICY: &str = r#"service "trino" {
 }"#;
 
 /// Intention sets per agent.
-const SETS: usize = 14;
+const SETS: usize = 10;
 
 /// Service names the sets draw their sources from; clients are these and `STRANGERS`.
 const NAMES: [&str; 6] = ["web", "api", "db", "batch", "evil", "report"];
@@ -247,6 +248,13 @@ fn local_decisions_agree_with_the_agent_acls_off() {
     let cases = parity(Mode::Dev, 0x5eed_0001, true);
     assert!(cases >= 150, "{cases}");
     println!("parity cases, ACLs off: {cases}");
+}
+
+#[test]
+fn local_decisions_agree_with_the_agent_default_intention_policy_deny() {
+    let cases = parity(Mode::IntentionDefaultDeny, 0x5eed_0003, false);
+    assert!(cases >= 150, "{cases}");
+    println!("parity cases, ACLs off, default_intention_policy = deny: {cases}");
 }
 
 #[test]

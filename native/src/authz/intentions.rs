@@ -139,7 +139,7 @@ fn feed(
                 }
             });
         }
-        Outcome::Failed(e) => local.failed(e),
+        Outcome::Failed(e) => local.failed(e, std::time::Instant::now()),
     }
 }
 

@@ -293,6 +293,9 @@ struct Known {
     default: Option<DefaultPolicy>,
     /// When the watch last had an answer.
     answered: Option<Instant>,
+    /// When the watch started failing (its first failure since its last answer): the list
+    /// was current until then, since a pending blocking query returns on any change.
+    failing_since: Option<Instant>,
     /// The watch's last failure, cleared by its next answer.
     error: Option<String>,
 }
@@ -318,12 +321,15 @@ impl LocalState {
         let mut k = self.known();
         k.list = Some(Arc::new(list));
         k.answered = Some(now);
+        k.failing_since = None;
         k.error = None;
     }
 
-    /// The watch failed.
-    pub(crate) fn failed(&self, error: &Error) {
-        self.known().error = Some(error.to_string());
+    /// The watch failed at `now`.
+    pub(crate) fn failed(&self, error: &Error, now: Instant) {
+        let mut k = self.known();
+        k.failing_since.get_or_insert(now);
+        k.error = Some(error.to_string());
     }
 
     /// The default learned from the agent; true when it differs from the one known.
@@ -469,11 +475,11 @@ impl LocalDecisionSource {
                         .unwrap_or_default()
                 ));
             };
-            if let (Some(error), Some(answered)) = (&k.error, k.answered) {
-                let age = now.saturating_duration_since(answered);
+            if let (Some(error), Some(since)) = (&k.error, k.failing_since) {
+                let age = now.saturating_duration_since(since);
                 if age > self.max_age {
                     return unknown(format!(
-                        "the intentions list for `{}` was last confirmed {}s ago, longer than consul.authz.intentions-max-age ({}s), and the watch fails: {error}",
+                        "the intentions watch for `{}` has failed for {}s, longer than consul.authz.intentions-max-age ({}s), so its last list is no longer used: {error}",
                         self.state.target,
                         age.as_secs(),
                         self.max_age.as_secs()
@@ -777,7 +783,7 @@ mod tests {
         let t0 = Instant::now();
         let e = ask("trino", t0).unwrap_err();
         assert!(e.contains("no intentions list for `trino` yet"), "{e}");
-        state.failed(&Error::agent("/x", "connection refused"));
+        state.failed(&Error::agent("/x", "connection refused"), t0);
         let e = ask("trino", t0).unwrap_err();
         assert!(e.contains("connection refused"), "{e}");
 
@@ -797,13 +803,17 @@ mod tests {
             ask("trino", t0 + Duration::from_secs(3600)),
             Ok(Verdict::Allow { .. })
         ));
-        // Outage: the list stays in force up to the bound, then nothing is decided.
-        state.failed(&Error::agent("/x", "connection refused"));
+        // Outage from t0 + 1 h: the list stays in force up to the bound counted from the
+        // first failure (later failures do not move it), then nothing is decided.
+        let down = t0 + Duration::from_secs(3600);
+        let refused = Error::agent("/x", "connection refused");
+        state.failed(&refused, down);
+        state.failed(&refused, down + Duration::from_secs(300));
         assert!(matches!(
-            ask("trino", t0 + Duration::from_secs(600)),
+            ask("trino", down + Duration::from_secs(600)),
             Ok(Verdict::Allow { .. })
         ));
-        let e = ask("trino", t0 + Duration::from_secs(601)).unwrap_err();
+        let e = ask("trino", down + Duration::from_secs(601)).unwrap_err();
         assert!(
             e.contains("intentions-max-age") && e.contains("connection refused"),
             "{e}"
@@ -811,10 +821,10 @@ mod tests {
         // The watch answers again: in force again.
         state.answered(
             IntentionList::new(&[ixn("web", "trino", "allow")], 6),
-            t0 + Duration::from_secs(700),
+            down + Duration::from_secs(700),
         );
         assert!(matches!(
-            ask("trino", t0 + Duration::from_secs(701)),
+            ask("trino", down + Duration::from_secs(701)),
             Ok(Verdict::Allow { .. })
         ));
         // Only the watched target is known.
