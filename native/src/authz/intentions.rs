@@ -1,4 +1,5 @@
-//! Invalidation of cached decisions when the intentions for our service change.
+//! Invalidation of cached decisions when the intentions for our service change, and the
+//! list local decisions read (`local.rs`, with `consul.authz.decisions=local`).
 //!
 //! A task on the library runtime runs a blocking query on
 //! `/v1/connect/intentions/match?by=destination&name=<target>` and bumps the
@@ -15,7 +16,8 @@
 //! keeps its last index: if Consul's index is unchanged when it answers again, nothing
 //! changed and nothing is dropped; if it moved, everything is. While it fails, cached
 //! decisions are trusted only for their TTL (and an allow for the staleness bound when
-//! no decision can be had at all).
+//! no decision can be had at all); local decisions keep using the last list for
+//! `consul.authz.intentions-max-age`.
 
 use super::local::{IntentionList, LocalState};
 use crate::consul::blocking_query::{self, AfterFailure, Outcome};

@@ -290,7 +290,7 @@ pub(crate) struct LocalState {
 #[derive(Debug, Default)]
 struct Known {
     list: Option<Arc<IntentionList>>,
-    default: Option<DefaultPolicy>,
+    default: Option<Arc<DefaultPolicy>>,
     /// When the watch last had an answer.
     answered: Option<Instant>,
     /// When the watch started failing (its first failure since its last answer): the list
@@ -335,8 +335,8 @@ impl LocalState {
     /// The default learned from the agent; true when it differs from the one known.
     pub(crate) fn learned_default(&self, default: DefaultPolicy) -> bool {
         let mut k = self.known();
-        let changed = k.default.as_ref() != Some(&default);
-        k.default = Some(default);
+        let changed = k.default.as_deref() != Some(&default);
+        k.default = Some(Arc::new(default));
         changed
     }
 
@@ -447,7 +447,7 @@ impl LocalDecisionSource {
         let k = self.state.known();
         LocalStatus {
             list: k.list.clone(),
-            default: k.default.clone(),
+            default: k.default.as_deref().cloned(),
             age: k.answered.map(|a| a.elapsed()),
             error: k.error.clone(),
         }
@@ -488,7 +488,7 @@ impl LocalDecisionSource {
             }
             (list, k.default.clone())
         };
-        match evaluate(&list, default.as_ref(), &request.peer.id) {
+        match evaluate(&list, default.as_deref(), &request.peer.id) {
             Some(verdict) => Ok(verdict),
             None => unknown(format!(
                 "no intention for `{}` covers {} and the agent's default answer is not known yet",

@@ -29,7 +29,8 @@
 //! - **One call per identity.** Concurrent identical misses wait for one decision.
 //!
 //! Entry points: [`Authorizer::from_identity`] for the usual setup, [`AuthorizerBuilder`]
-//! to choose the decision source, and [`verify_peer`] for verification alone (e.g. a JCA
+//! to choose the decision source (the agent's authorize endpoint, or local evaluation of
+//! the watched intentions: `local.rs`), and [`verify_peer`] for verification alone (e.g. a JCA
 //! trust manager).
 
 mod cache;
