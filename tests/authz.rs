@@ -503,6 +503,7 @@ fn local_decisions_follow_intentions_and_outlive_an_outage_for_the_bound() {
         ],
     );
     let authz = Authorizer::from_identity(&identity).expect("authorizer");
+    assert_eq!(authz.status().decision_source, "local");
     let (web, evil, api, db) = (
         consul_leaf(&consul, "web"),
         consul_leaf(&consul, "evil"),

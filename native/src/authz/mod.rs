@@ -223,6 +223,9 @@ pub struct AuthzStatus {
     pub evictions: u64,
     /// Answers, cache use and decision-source calls since the start.
     pub counters: Counters,
+    /// The decision source's name: `agent` or `local` for the usual setup
+    /// (`consul.authz.decisions`).
+    pub decision_source: &'static str,
     /// Whether the intentions for the target are watched.
     pub watching: bool,
     /// Consul's index of the watched intentions, once known.
@@ -546,6 +549,7 @@ impl Authorizer {
             stale_served: self.inner.metrics.stale_count(),
             evictions: self.inner.cache.evictions(),
             counters: self.inner.metrics.counters(),
+            decision_source: self.inner.source.name(),
             watching: self.watch.is_some(),
             intentions_index: watch.index,
             intentions_error: watch.error,
