@@ -298,6 +298,8 @@ struct Known {
     failing_since: Option<Instant>,
     /// The watch's last failure, cleared by its next answer.
     error: Option<String>,
+    /// Why the last attempt to learn the default failed, cleared when one succeeds.
+    probe_error: Option<String>,
 }
 
 impl LocalState {
@@ -337,6 +339,7 @@ impl LocalState {
         let mut k = self.known();
         let changed = k.default.as_deref() != Some(&default);
         k.default = Some(Arc::new(default));
+        k.probe_error = None;
         changed
     }
 
@@ -361,6 +364,7 @@ impl LocalState {
             client_cert_serial: "00".into(),
         };
         let mut delay = Duration::from_millis(50);
+        let mut last = String::new();
         for _ in 0..6 {
             match agent.authorize(&request).await {
                 Ok(answer) if !answer.reason.starts_with("Matched ") => {
@@ -369,15 +373,28 @@ impl LocalState {
                         reason: clip(&answer.reason),
                     })
                 }
-                Ok(answer) => log::debug!(
-                    "consul-connect: the agent's intentions trail the watch (`{}`); asking for the default again",
+                Ok(answer) => {
+                    last = format!(
+                    "the agent answered from an intention (`{}`): its intentions trail the watch",
                     clip(&answer.reason)
-                ),
-                Err(e) => log::debug!("consul-connect: cannot ask the agent its default intention answer: {e}"),
+                )
+                }
+                Err(e) => last = e.to_string(),
             }
+            log::debug!(
+                "consul-connect: asking the agent its default intention answer again: {last}"
+            );
             tokio::time::sleep(delay).await;
             delay *= 2;
         }
+        let mut k = self.known();
+        if k.default.is_none() && k.probe_error.is_none() {
+            log::warn!(
+                "consul-connect: cannot learn the agent's answer when no intention for `{}` matches ({last}); such clients are refused until it is known",
+                self.target
+            );
+        }
+        k.probe_error = Some(last);
         None
     }
 }
@@ -463,7 +480,7 @@ impl LocalDecisionSource {
                 clip(request.target)
             ));
         }
-        let (list, default) = {
+        let (list, default, probe_error) = {
             let k = self.state.known();
             let Some(list) = k.list.clone() else {
                 return unknown(format!(
@@ -486,13 +503,17 @@ impl LocalDecisionSource {
                     ));
                 }
             }
-            (list, k.default.clone())
+            (list, k.default.clone(), k.probe_error.clone())
         };
         match evaluate(&list, default.as_deref(), &request.peer.id) {
             Some(verdict) => Ok(verdict),
             None => unknown(format!(
-                "no intention for `{}` covers {} and the agent's default answer is not known yet",
-                self.state.target, request.peer.spiffe_id
+                "no intention for `{}` covers {} and the agent's default answer is not known yet{}",
+                self.state.target,
+                request.peer.spiffe_id,
+                probe_error
+                    .map(|e| format!(" (asking for it: {e})"))
+                    .unwrap_or_default()
             )),
         }
     }
