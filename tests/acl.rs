@@ -2,7 +2,9 @@
 //! on and `default_policy = "deny"`: with only [`POLICY`], a node gets its leaf and the
 //! roots, authorizes callers and follows intention changes through the intentions watch;
 //! with either half of the rule taken away, the step that needs it fails with Consul's
-//! "Permission denied" in the identity's status, the deny reason or the watch's status.
+//! "Permission denied" in the identity's status, the deny reason or the watch's status
+//! (for local decisions too: the default answer, asked of the authorize endpoint, needs
+//! `service:write`).
 //! The README section "Consul ACL policy for a Trino node's token" quotes this policy.
 
 mod common;
@@ -12,7 +14,10 @@ use common::settings::agent_settings;
 use common::wait::eventually;
 use consul_connect::config::Settings;
 use consul_connect::x509;
-use consul_connect::{AgentClient, AgentDecisionSource, Authorization, Authorizer, Identity};
+use consul_connect::{
+    AgentClient, AgentDecisionSource, Authorization, Authorizer, DecisionRequest, DecisionSource,
+    Identity, LocalDecisionSource, Peer, ServiceId, Verdict,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -251,4 +256,46 @@ fn minimal_policy_is_enough_and_each_part_is_needed() {
 
     authz.close();
     identity.close();
+}
+
+/// Local decisions with a token that lacks `service:write`: the watch (intention read)
+/// works, so clients an intention covers are decided; the default answer cannot be asked
+/// of the authorize endpoint, so clients no intention covers are refused, saying why.
+#[test]
+fn local_decisions_without_service_write_name_the_missing_permission() {
+    let consul = Consul::start_mode(Mode::Acl);
+    set_intention(&consul, "web", "allow");
+    let without_write = consul.create_token("trino-node-without-write", WITHOUT_WRITE);
+    let s = node_settings(&consul, &without_write);
+    let local = LocalDecisionSource::watch(
+        AgentClient::new(&s.agent).expect("client"),
+        "trino",
+        Duration::from_secs(600),
+    )
+    .expect("local");
+    let ask = |service: &str| {
+        let id = ServiceId::parse(&format!(
+            "spiffe://td.consul/ns/default/dc/dc1/svc/{service}"
+        ))
+        .expect("id");
+        let peer = Peer::new(id, "01".into(), (0, i64::MAX), i64::MAX);
+        local
+            .decide(&DecisionRequest {
+                target: "trino",
+                peer: &peer,
+            })
+            .map_err(|e| e.to_string())
+    };
+    eventually(Duration::from_secs(10), "the watch answers", || {
+        ask("web").is_ok()
+    });
+    assert!(matches!(ask("web"), Ok(Verdict::Allow { .. })));
+    // The default is asked for a few times over about 3 s before the reason is kept.
+    eventually(Duration::from_secs(10), "the probe gives up", || {
+        ask("api").is_err_and(|e| e.contains("asking for it"))
+    });
+    let error = ask("api").unwrap_err();
+    assert!(error.contains("default answer is not known"), "{error}");
+    assert_denied_for(&error, "service:write");
+    eprintln!("local decisions without service:write, no intention: {error}");
 }

@@ -483,3 +483,83 @@ fn many_threads_get_correct_answers_with_one_call_per_identity() {
         "one agent call per identity"
     );
 }
+
+/// `consul.authz.decisions=local` through `Authorizer::from_identity`: decisions with
+/// Consul's reasons and no authorize call per client, dropped when an intention changes,
+/// and, once the agent is gone, new clients still decided from the last list until
+/// `consul.authz.intentions-max-age` has passed since the watch failed.
+#[test]
+fn local_decisions_follow_intentions_and_outlive_an_outage_for_the_bound() {
+    let mut consul = Consul::start();
+    allow(&consul, "web");
+    deny(&consul, "evil");
+    let identity = open_identity(
+        &consul,
+        &[
+            ("consul.authz.decisions", "local"),
+            ("consul.authz.cache-ttl", "10m"),
+            ("consul.authz.max-stale", "1s"),
+            ("consul.authz.intentions-max-age", "3s"),
+        ],
+    );
+    let authz = Authorizer::from_identity(&identity).expect("authorizer");
+    assert_eq!(authz.status().decision_source, "local");
+    let (web, evil, api, db) = (
+        consul_leaf(&consul, "web"),
+        consul_leaf(&consul, "evil"),
+        consul_leaf(&consul, "api"),
+        consul_leaf(&consul, "db"),
+    );
+    // Until the watch has answered and the default is known, nothing is decided.
+    eventually(Duration::from_secs(10), "local decisions are ready", || {
+        authz.invalidate();
+        authz.authorize(&api).is_allowed()
+    });
+    let answer = authz.authorize(&web);
+    assert!(answer.is_allowed(), "{}", answer.reason());
+    assert!(
+        answer
+            .reason()
+            .starts_with("Matched L4 intention: default/web => default/trino (")
+            && answer.reason().ends_with("Precedence: 9, Action: ALLOW)"),
+        "{}",
+        answer.reason()
+    );
+    let answer = authz.authorize(&evil);
+    assert_eq!(code(&answer), "denied", "{}", answer.reason());
+    assert_eq!(
+        authz.authorize(&api).consul_reason(),
+        Some("Default behavior configured by ACLs")
+    );
+    // A change reaches cached decisions through the epoch (the TTL is 10 minutes).
+    allow(&consul, "evil");
+    eventually(
+        Duration::from_secs(10),
+        "evil allowed after the change",
+        || authz.authorize(&evil).is_allowed(),
+    );
+
+    consul.stop();
+    eventually(
+        Duration::from_secs(5),
+        "the watch reports the outage",
+        || authz.status().intentions_error.is_some(),
+    );
+    // The watch's first failure came before this.
+    let failed = Instant::now();
+    // The agent is gone, yet a client never seen before is decided from the last list.
+    let answer = authz.authorize(&db);
+    assert!(answer.is_allowed(), "{}", answer.reason());
+    assert_eq!(answer.origin(), Origin::Fresh);
+    // Past the bound (3 s from the watch's first failure), new decisions fail closed,
+    // saying why.
+    sleep_until(failed + Duration::from_millis(3200));
+    authz.invalidate();
+    let late = authz.authorize(&evil);
+    assert_eq!(code(&late), "agent-unavailable", "{}", late.reason());
+    assert!(
+        late.reason().contains("consul.authz.intentions-max-age"),
+        "{}",
+        late.reason()
+    );
+}

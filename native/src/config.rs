@@ -60,6 +60,12 @@ pub const AUTHZ_PRINCIPAL: &str = "consul.authz.principal";
 /// Groups given to Trino (from Trino 480 on): `identity` (default; the groups of the
 /// verified Connect identity) or `none`.
 pub const AUTHZ_GROUPS: &str = "consul.authz.groups";
+/// Where decisions come from: `agent` (default; the agent's authorize endpoint) or
+/// `local` (the watched intentions, evaluated in process).
+pub const AUTHZ_DECISIONS: &str = "consul.authz.decisions";
+/// With local decisions: how long the last intentions list stays in force once the watch
+/// cannot reach the agent.
+pub const AUTHZ_INTENTIONS_MAX_AGE: &str = "consul.authz.intentions-max-age";
 
 /// Default of [`FILES_POLL_INTERVAL`]: three small files read four times a second cost
 /// nothing measurable, and a rotation reaches the next handshake well within a second.
@@ -79,6 +85,8 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     (AUTHZ_MAX_STALE, "30s"),
     (AUTHZ_PRINCIPAL, "qualified"),
     (AUTHZ_GROUPS, "identity"),
+    (AUTHZ_DECISIONS, "agent"),
+    (AUTHZ_INTENTIONS_MAX_AGE, "10m"),
 ];
 
 /// Every key the library accepts.
@@ -107,6 +115,8 @@ pub const KEYS: &[&str] = &[
     AUTHZ_MAX_STALE,
     AUTHZ_PRINCIPAL,
     AUTHZ_GROUPS,
+    AUTHZ_DECISIONS,
+    AUTHZ_INTENTIONS_MAX_AGE,
 ];
 
 /// Where the agent listens.
@@ -266,6 +276,20 @@ pub struct AuthzSettings {
     pub principal: PrincipalForm,
     /// Whether allowed clients get the groups of their Connect identity.
     pub identity_groups: bool,
+    /// Where decisions come from.
+    pub decisions: DecisionMode,
+    /// With [`DecisionMode::Local`]: how long the last intentions list stays in force
+    /// while the agent cannot be reached.
+    pub intentions_max_age: Duration,
+}
+
+/// Where authorization decisions come from (`consul.authz.decisions`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecisionMode {
+    /// The agent's `POST /v1/agent/connect/authorize`, once per new client identity.
+    Agent,
+    /// The intentions for the target, watched and evaluated in process as the agent does.
+    Local,
 }
 
 impl Default for AuthzSettings {
@@ -277,6 +301,8 @@ impl Default for AuthzSettings {
             max_stale: Duration::from_secs(30),
             principal: PrincipalForm::Qualified,
             identity_groups: true,
+            decisions: DecisionMode::Agent,
+            intentions_max_age: Duration::from_secs(600),
         }
     }
 }
@@ -498,6 +524,21 @@ impl<E: Fn(&str) -> Option<String>> Sources<'_, E> {
                     ))
                 }
             };
+        }
+        if let Some(v) = self.prop(AUTHZ_DECISIONS) {
+            authz.decisions = match v.as_str() {
+                "agent" => DecisionMode::Agent,
+                "local" => DecisionMode::Local,
+                other => {
+                    return Err(Error::config(
+                        AUTHZ_DECISIONS,
+                        format!("`{other}` is not `agent` or `local`"),
+                    ))
+                }
+            };
+        }
+        if let Some(v) = self.prop(AUTHZ_INTENTIONS_MAX_AGE) {
+            authz.intentions_max_age = parse_duration(AUTHZ_INTENTIONS_MAX_AGE, &v)?;
         }
         Ok(authz)
     }

@@ -11,6 +11,7 @@
 //! - the files source's PEM files (`identity::files_source::decode`),
 //! - expected peer identities (`peer::Expected`).
 
+use crate::authz::{IntentionList, Verdict};
 use crate::consul::client::{self, AuthorizeResponse, Intention, LeafCert};
 use crate::consul::CaRoots;
 use crate::error::{Error, Result};
@@ -60,21 +61,19 @@ pub fn agent_authorize(body: &[u8]) -> Result<(bool, String)> {
 }
 
 /// The answer of `/v1/connect/intentions/match?by=destination&name=<destination>`, decoded
-/// as `AgentClient::intention_match` does; returns (source name, action, precedence) of
-/// each intention that applies to `destination`.
-pub fn agent_intentions(body: &[u8], destination: &str) -> Result<Vec<(String, String, i64)>> {
-    let mut all: HashMap<String, Vec<Intention>> =
+/// as `AgentClient::intention_match` does and made into the list local decisions read;
+/// then a fixed client is evaluated against it. Returns the list's length and whether the
+/// client is allowed (`None`: the list does not decide and no default is known).
+pub fn agent_intentions(body: &[u8], destination: &str) -> Result<(usize, Option<bool>)> {
+    let all: HashMap<String, Vec<Intention>> =
         client::decode("/v1/connect/intentions/match", body)?;
-    let matches = all.remove(destination).ok_or_else(|| {
-        Error::agent(
-            "/v1/connect/intentions/match",
-            "answer does not list the destination",
-        )
-    })?;
-    Ok(matches
-        .into_iter()
-        .map(|i| (i.source_name, i.action, i.precedence))
-        .collect())
+    let list = IntentionList::new(&client::match_list(all, destination)?, 1);
+    let client = ServiceId::parse("spiffe://td.consul/ns/default/dc/dc1/svc/web")?;
+    let verdict = crate::authz::evaluate_for_fuzzing(&list, &client);
+    Ok((
+        list.len(),
+        verdict.map(|v| matches!(v, Verdict::Allow { .. })),
+    ))
 }
 
 /// The three PEM files of the files source (key, chain, roots), decoded as the source does

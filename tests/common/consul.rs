@@ -23,6 +23,9 @@ pub enum Mode {
     /// intention action is deny too). [`Consul::request`] sends [`MANAGEMENT_TOKEN`];
     /// [`Consul::request_as`] sends another token.
     Acl,
+    /// `consul agent -dev` with ACLs off and `default_intention_policy = "deny"`: the
+    /// agent's own default intention answer, which wins over the ACL default.
+    IntentionDefaultDeny,
 }
 
 /// The bootstrap (`initial_management`) token of a [`Mode::Acl`] agent.
@@ -135,6 +138,10 @@ impl Consul {
         match self.mode {
             Mode::Dev => {
                 cmd.arg("-dev");
+            }
+            Mode::IntentionDefaultDeny => {
+                cmd.arg("-dev")
+                    .arg("-hcl=default_intention_policy = \"deny\"");
             }
             Mode::Persistent => {
                 let data = self.dir.path().join("data");

@@ -1,9 +1,9 @@
 //! Where authorization decisions come from.
 //!
 //! Consul documents the agent's authorize endpoint as deprecated, so callers only see the
-//! [`DecisionSource`] trait: today [`AgentDecisionSource`] asks
-//! `POST /v1/agent/connect/authorize`; a local evaluator of watched intentions (as Envoy
-//! does with RBAC) can replace it later without touching the authorizer or its callers.
+//! [`DecisionSource`] trait: [`AgentDecisionSource`] asks
+//! `POST /v1/agent/connect/authorize`; [`super::LocalDecisionSource`] evaluates the
+//! watched intentions in process, as Envoy does with RBAC (`consul.authz.decisions`).
 
 use super::verify::Peer;
 use crate::consul::{AgentClient, AuthorizeRequest};

@@ -1,4 +1,5 @@
-//! Invalidation of cached decisions when the intentions for our service change.
+//! Invalidation of cached decisions when the intentions for our service change, and the
+//! list local decisions read (`local.rs`, with `consul.authz.decisions=local`).
 //!
 //! A task on the library runtime runs a blocking query on
 //! `/v1/connect/intentions/match?by=destination&name=<target>` and bumps the
@@ -15,12 +16,14 @@
 //! keeps its last index: if Consul's index is unchanged when it answers again, nothing
 //! changed and nothing is dropped; if it moved, everything is. While it fails, cached
 //! decisions are trusted only for their TTL (and an allow for the staleness bound when
-//! no decision can be had at all).
+//! no decision can be had at all); local decisions keep using the last list for
+//! `consul.authz.intentions-max-age`.
 
+use super::local::{IntentionList, LocalState};
 use crate::consul::blocking_query::{self, AfterFailure, Outcome};
 use crate::consul::AgentClient;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -68,23 +71,35 @@ impl Invalidation {
 /// Watches the intentions for `target` until `shutdown` flips or the authorizer is gone,
 /// on the shared blocking-query loop. The index survives a failure: if Consul's index has
 /// not moved when the watch recovers, nothing changed and nothing is dropped.
+///
+/// With `local` (local decisions), every answer also replaces the list local decisions
+/// read (before the epoch moves, so that no decision taken at the new epoch sees the old
+/// list) and asks the agent its default answer again; a default that changes bumps the
+/// epoch too.
 pub(crate) async fn watch_intentions(
     agent: AgentClient,
     target: String,
     invalidation: Weak<Invalidation>,
+    local: Option<Arc<LocalState>>,
     shutdown: watch::Receiver<bool>,
 ) {
     let mut failing = false;
-    let (agent, target_ref) = (&agent, target.as_str());
+    let (agent_ref, target_ref) = (&agent, target.as_str());
     blocking_query::run(
         shutdown,
         None,
         AfterFailure::KeepIndex,
-        |index| async move { Ok(((), agent.intention_match(target_ref, index).await?.index)) },
+        |index| async move {
+            let got = agent_ref.intention_match(target_ref, index).await?;
+            Ok((got.value, got.index))
+        },
         |outcome| {
             let alive = match invalidation.upgrade() {
                 None => false,
                 Some(inv) => {
+                    if let Some(local) = &local {
+                        feed(local, &agent, &invalidation, &outcome);
+                    }
                     observe(&inv, &invalidation, &target, &mut failing, outcome);
                     true
                 }
@@ -95,13 +110,48 @@ pub(crate) async fn watch_intentions(
     .await;
 }
 
+/// Hands one outcome of the watch to local decisions, and asks the agent its default in
+/// the background.
+fn feed(
+    local: &Arc<LocalState>,
+    agent: &AgentClient,
+    weak: &Weak<Invalidation>,
+    outcome: &Outcome<Vec<crate::consul::client::Intention>>,
+) {
+    match outcome {
+        Outcome::Answer {
+            material, index, ..
+        } => {
+            let list = IntentionList::new(material, *index);
+            local.answered(list, std::time::Instant::now());
+            let (local, agent, weak) = (local.clone(), agent.clone(), weak.clone());
+            tokio::spawn(async move {
+                let Some(list) = local.list() else { return };
+                if let Some(default) = local.probe_default(&agent, &list).await {
+                    let allow = default.allow;
+                    if local.learned_default(default) {
+                        log::info!(
+                            "consul-connect: the agent's answer when no intention matches is {}",
+                            if allow { "allow" } else { "deny" }
+                        );
+                        if let Some(inv) = weak.upgrade() {
+                            inv.bump();
+                        }
+                    }
+                }
+            });
+        }
+        Outcome::Failed(e) => local.failed(e, std::time::Instant::now()),
+    }
+}
+
 /// Applies one outcome of the intentions watch to the epoch and the watch state.
 fn observe(
     inv: &Invalidation,
     weak: &Weak<Invalidation>,
     target: &str,
     failing: &mut bool,
-    outcome: Outcome<()>,
+    outcome: Outcome<Vec<crate::consul::client::Intention>>,
 ) {
     match outcome {
         Outcome::Answer {

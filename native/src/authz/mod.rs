@@ -29,24 +29,27 @@
 //! - **One call per identity.** Concurrent identical misses wait for one decision.
 //!
 //! Entry points: [`Authorizer::from_identity`] for the usual setup, [`AuthorizerBuilder`]
-//! to choose the decision source, and [`verify_peer`] for verification alone (e.g. a JCA
+//! to choose the decision source (the agent's authorize endpoint, or local evaluation of
+//! the watched intentions: `local.rs`), and [`verify_peer`] for verification alone (e.g. a JCA
 //! trust manager).
 
 mod cache;
 mod decision;
 mod intentions;
+mod local;
 mod metrics;
 mod reason;
 mod verify;
 
 pub use decision::{AgentDecisionSource, DecisionRequest, DecisionSource, Verdict};
+pub use local::{DefaultPolicy, IntentionList, LocalDecisionSource, LocalStatus};
 pub use metrics::Counters;
 pub use reason::DenyReason;
 pub(crate) use verify::{check_count, check_size};
 pub use verify::{verify_peer, Peer, MAX_CHAIN_LEN};
 
 use crate::clock;
-use crate::config::{AuthzSettings, PrincipalForm, AUTHZ_TARGET};
+use crate::config::{AuthzSettings, DecisionMode, PrincipalForm, AUTHZ_TARGET};
 use crate::consul::AgentClient;
 use crate::error::{clip, Error, Result};
 use crate::identity::Identity;
@@ -260,6 +263,9 @@ pub struct AuthzStatus {
     pub evictions: u64,
     /// Answers, cache use and decision-source calls since the start.
     pub counters: Counters,
+    /// The decision source's name: `agent` or `local` for the usual setup
+    /// (`consul.authz.decisions`).
+    pub decision_source: &'static str,
     /// Whether the intentions for the target are watched.
     pub watching: bool,
     /// Consul's index of the watched intentions, once known.
@@ -276,6 +282,7 @@ pub struct AuthorizerBuilder {
     decision_timeout: Duration,
     source: Option<Arc<dyn DecisionSource>>,
     watch: Option<AgentClient>,
+    local: bool,
 }
 
 impl AuthorizerBuilder {
@@ -288,6 +295,7 @@ impl AuthorizerBuilder {
             decision_timeout: Duration::from_secs(10),
             source: None,
             watch: None,
+            local: false,
         }
     }
 
@@ -318,8 +326,17 @@ impl AuthorizerBuilder {
         self
     }
 
+    /// Decide locally: the intentions watch (required, see
+    /// [`AuthorizerBuilder::watch_intentions`]) feeds a [`LocalDecisionSource`], which
+    /// becomes the decision source and keeps the last list in force for
+    /// `consul.authz.intentions-max-age` once the watch fails.
+    pub fn local_decisions(mut self) -> Self {
+        self.local = true;
+        self
+    }
+
     /// Builds the authorizer and starts the intentions watch, if requested.
-    pub fn build(self) -> Result<Authorizer> {
+    pub fn build(mut self) -> Result<Authorizer> {
         if !valid_service_name(&self.target) {
             return Err(Error::config(
                 AUTHZ_TARGET,
@@ -329,6 +346,22 @@ impl AuthorizerBuilder {
                 ),
             ));
         }
+        let local = match (self.local, &self.watch) {
+            (false, _) => None,
+            (true, None) => {
+                return Err(Error::InvalidArgument(
+                    "local decisions need the intentions watch".into(),
+                ))
+            }
+            (true, Some(agent)) => {
+                let state = Arc::new(local::LocalState::new(&self.target, agent));
+                self.source = Some(Arc::new(LocalDecisionSource::fed(
+                    state.clone(),
+                    self.settings.intentions_max_age,
+                )));
+                Some(state)
+            }
+        };
         let source = self.source.ok_or_else(|| {
             Error::InvalidArgument("an authorizer needs a decision source".into())
         })?;
@@ -352,21 +385,12 @@ impl AuthorizerBuilder {
         });
         let watch = match self.watch {
             None => None,
-            Some(agent) => {
-                let runtime = runtime::shared()?;
-                let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
-                let task = runtime.handle().spawn(intentions::watch_intentions(
-                    agent,
-                    inner.target.clone(),
-                    Arc::downgrade(&inner.invalidation),
-                    shutdown_rx,
-                ));
-                Some(Watch {
-                    shutdown,
-                    task: Mutex::new(Some(task)),
-                    _runtime: runtime,
-                })
-            }
+            Some(agent) => Some(Watch::start(
+                agent,
+                inner.target.clone(),
+                Arc::downgrade(&inner.invalidation),
+                local,
+            )?),
         };
         Ok(Authorizer { inner, watch })
     }
@@ -396,6 +420,29 @@ struct Watch {
 }
 
 impl Watch {
+    /// Starts the intentions watch for `target` on the library runtime.
+    fn start(
+        agent: AgentClient,
+        target: String,
+        invalidation: std::sync::Weak<Invalidation>,
+        local: Option<Arc<local::LocalState>>,
+    ) -> Result<Watch> {
+        let runtime = runtime::shared()?;
+        let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+        let task = runtime.handle().spawn(intentions::watch_intentions(
+            agent,
+            target,
+            invalidation,
+            local,
+            shutdown_rx,
+        ));
+        Ok(Watch {
+            shutdown,
+            task: Mutex::new(Some(task)),
+            _runtime: runtime,
+        })
+    }
+
     fn stop(&self) {
         self.shutdown.send_replace(true);
         if let Some(task) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
@@ -430,7 +477,8 @@ struct Inner {
 
 impl Authorizer {
     /// The usual setup: roots from the identity's store, decisions from its agent's
-    /// authorize endpoint, the intentions for the target watched through the same agent,
+    /// authorize endpoint (`consul.authz.decisions=agent`) or from the watched intentions
+    /// (`local`), the intentions for the target watched through the same agent,
     /// cache and principal settings from `consul.authz.*`. The target is
     /// `consul.authz.target`, or else `consul.service`.
     pub fn from_identity(identity: &Identity) -> Result<Authorizer> {
@@ -444,13 +492,19 @@ impl Authorizer {
                 Error::config(AUTHZ_TARGET, "is required when consul.service is not set")
             })?;
         let timeout = settings.agent.request_timeout;
-        let source = AgentDecisionSource::new(identity.agent().clone(), timeout)?;
-        AuthorizerBuilder::new(identity.store().clone(), target)
+        let builder = AuthorizerBuilder::new(identity.store().clone(), target)
             .settings(&settings.authz)
             .decision_timeout(timeout)
-            .source(Arc::new(source))
-            .watch_intentions(identity.agent().clone())
-            .build()
+            .watch_intentions(identity.agent().clone());
+        match settings.authz.decisions {
+            DecisionMode::Agent => builder
+                .source(Arc::new(AgentDecisionSource::new(
+                    identity.agent().clone(),
+                    timeout,
+                )?))
+                .build(),
+            DecisionMode::Local => builder.local_decisions().build(),
+        }
     }
 
     /// A builder (see [`AuthorizerBuilder`]).
@@ -559,6 +613,7 @@ impl Authorizer {
             stale_served: self.inner.metrics.stale_count(),
             evictions: self.inner.cache.evictions(),
             counters: self.inner.metrics.counters(),
+            decision_source: self.inner.source.name(),
             watching: self.watch.is_some(),
             intentions_index: watch.index,
             intentions_error: watch.error,
@@ -888,3 +943,9 @@ fn valid_service_name(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+/// [`local::evaluate`] without a default, for the fuzz targets.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn evaluate_for_fuzzing(list: &IntentionList, id: &ServiceId) -> Option<Verdict> {
+    local::evaluate(list, None, id)
+}

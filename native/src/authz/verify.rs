@@ -106,16 +106,34 @@ pub fn verify_peer<C: AsRef<[u8]>>(
         return Err(DenyReason::NoRoots);
     }
     let path_not_after = verify_signatures(chain, roots, now, usage)?;
-    Ok(Peer {
-        spiffe_id: id.to_uri(),
-        user: id.qualified_name(),
-        groups: id.groups(),
+    Ok(Peer::new(
         id,
-        serial: colon_hex(leaf.raw_serial()),
-        not_before: leaf.validity().not_before.timestamp(),
-        not_after: leaf.validity().not_after.timestamp(),
-        chain_not_after: chain_not_after.min(path_not_after),
-    })
+        colon_hex(leaf.raw_serial()),
+        (
+            leaf.validity().not_before.timestamp(),
+            leaf.validity().not_after.timestamp(),
+        ),
+        chain_not_after.min(path_not_after),
+    ))
+}
+
+impl Peer {
+    /// The peer `id` with its derived names (SPIFFE id, user, groups), the leaf's
+    /// `serial`, its validity (`not_before`, `not_after`) and the chain's end of validity.
+    /// [`verify_peer`] is the only way to learn a verified peer; this builds one for a
+    /// decision source asked directly (tests, benchmarks).
+    pub fn new(id: ServiceId, serial: String, validity: (i64, i64), chain_not_after: i64) -> Peer {
+        Peer {
+            spiffe_id: id.to_uri(),
+            user: id.qualified_name(),
+            groups: id.groups(),
+            id,
+            serial,
+            not_before: validity.0,
+            not_after: validity.1,
+            chain_not_after,
+        }
+    }
 }
 
 /// Refuses, without parsing anything, input that cannot be a certificate chain: no

@@ -123,19 +123,37 @@ pub struct AuthorizeResponse {
 }
 
 /// One intention as listed by `/v1/connect/intentions/match` (only the fields the library
-/// reads; the rest of Consul's answer is ignored).
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+/// reads; the rest of Consul's answer is ignored). Consul leaves out the empty ones.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "PascalCase")]
 pub struct Intention {
+    /// Legacy intention id (only intentions created through the old API have one).
+    #[serde(default, rename = "ID")]
+    pub id: String,
     /// Source service name (`*` for any).
     #[serde(default)]
     pub source_name: String,
-    /// Source namespace.
+    /// Source namespace (`default` on Consul CE, `*` for any).
     #[serde(default, rename = "SourceNS")]
     pub source_ns: String,
+    /// Source admin partition (empty: `default`).
+    #[serde(default)]
+    pub source_partition: String,
+    /// Source cluster peer (empty: this cluster).
+    #[serde(default)]
+    pub source_peer: String,
+    /// Source sameness group (Enterprise).
+    #[serde(default)]
+    pub source_sameness_group: String,
     /// Destination service name.
     #[serde(default)]
     pub destination_name: String,
+    /// Destination namespace.
+    #[serde(default, rename = "DestinationNS")]
+    pub destination_ns: String,
+    /// Destination admin partition (empty: `default`).
+    #[serde(default)]
+    pub destination_partition: String,
     /// `allow` or `deny`; empty for an intention with HTTP permissions.
     #[serde(default)]
     pub action: String,
@@ -145,6 +163,20 @@ pub struct Intention {
     /// Consul's precedence (higher wins).
     #[serde(default)]
     pub precedence: i64,
+}
+
+/// The list for `destination` out of a decoded `/v1/connect/intentions/match` answer
+/// (Consul answers a map from each destination asked for to its list).
+pub(crate) fn match_list(
+    mut all: std::collections::HashMap<String, Vec<Intention>>,
+    destination: &str,
+) -> Result<Vec<Intention>> {
+    all.remove(destination).ok_or_else(|| {
+        Error::agent(
+            "/v1/connect/intentions/match",
+            format!("answer does not list destination `{}`", clip(destination)),
+        )
+    })
 }
 
 /// The agent endpoints whose failures are counted, in the order of [`AgentClient::errors`].
@@ -244,6 +276,12 @@ impl AgentClient {
         })
     }
 
+    /// The namespace and partition every request is scoped to (`consul.namespace`,
+    /// `consul.partition`), when set.
+    pub(crate) fn scope(&self) -> (Option<&str>, Option<&str>) {
+        (self.namespace.as_deref(), self.partition.as_deref())
+    }
+
     /// The CA roots; with `index`, a blocking query that returns when they change.
     pub async fn roots(&self, index: Option<u64>) -> Result<Indexed<CaRoots>> {
         let got = self.fetch_roots(index).await;
@@ -335,16 +373,9 @@ impl AgentClient {
         );
         let got: Indexed<std::collections::HashMap<String, Vec<Intention>>> =
             self.get(&endpoint, index).await?;
-        let Indexed { mut value, index } = got;
-        let matches = value.remove(destination).ok_or_else(|| {
-            Error::agent(
-                "/v1/connect/intentions/match",
-                format!("answer does not list destination `{}`", clip(destination)),
-            )
-        })?;
         Ok(Indexed {
-            value: matches,
-            index,
+            value: match_list(got.value, destination)?,
+            index: got.index,
         })
     }
 
