@@ -6,8 +6,8 @@
 //! Responses are size-capped and validated before anything downstream sees them.
 
 use crate::config::{AgentAddress, AgentSettings};
+use crate::consul::token::TokenSource;
 use crate::error::{clip, Error, Result};
-use crate::secret::Secret;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::de::DeserializeOwned;
@@ -169,7 +169,7 @@ pub struct AgentClient {
     base: String,
     /// The agent address as configured, for error messages.
     shown: String,
-    token: Option<Secret>,
+    token: TokenSource,
     namespace: Option<String>,
     partition: Option<String>,
     request_timeout: Duration,
@@ -392,7 +392,7 @@ impl AgentClient {
         if !query.is_empty() {
             rb = rb.query(&query);
         }
-        if let Some(token) = &self.token {
+        if let Some(token) = &self.token.current() {
             // Sensitive: kept out of reqwest's and hyper's debug output (and HPACK tables).
             match reqwest::header::HeaderValue::from_str(token.expose()) {
                 Ok(mut value) => {
@@ -460,6 +460,10 @@ async fn read_body(
     if !status.is_success() {
         let text = String::from_utf8_lossy(&body);
         let hint = match status.as_u16() {
+            403 if text.contains("ACL not found") => {
+                " (Consul does not know the ACL token: revoked, expired or mistyped; a \
+                 consul.token-file is re-read when it changes)"
+            }
             403 => {
                 " (the ACL token lacks a permission; the node's token needs `service \"<its service>\" \
                  { policy = \"write\", intentions = \"read\" }`, see the README's ACL policy)"
