@@ -340,6 +340,29 @@ fn a_revoked_token_is_replaced_through_the_token_file() {
     });
     eprintln!("new token picked up after {took:?}");
     assert!(identity.snapshot().is_some());
+
+    // A token file emptied by mistake: the last good token stays in use (web still allowed
+    // after its decision expired), and the identity's status says why, without the token.
+    std::fs::write(&file, "").expect("empty the token file");
+    eventually(
+        Duration::from_secs(10),
+        "the status reports the file",
+        || {
+            identity
+                .status()
+                .last_error
+                .is_some_and(|(_, e)| e.contains("is empty"))
+        },
+    );
+    let error = identity.status().last_error.map(|(_, e)| e).unwrap_or_default();
+    assert!(error.contains("still using the last token"), "{error}");
+    assert!(!error.contains(&second), "{error}");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(authz.authorize(&web).is_allowed());
+    replace_token_file(&file, &second);
+    eventually(Duration::from_secs(10), "the status clears", || {
+        identity.status().last_error.is_none()
+    });
     authz.close();
     identity.close();
 }

@@ -265,6 +265,12 @@ impl AgentClient {
         std::array::from_fn(|i| self.errors[i].load(std::sync::atomic::Ordering::Relaxed))
     }
 
+    /// Why the token file could not be re-read (the last good token is still sent) and
+    /// since when, if it could not.
+    pub fn token_error(&self) -> Option<(std::time::SystemTime, String)> {
+        self.token.error()
+    }
+
     fn counted<T>(&self, endpoint: Endpoint, result: Result<T>) -> Result<T> {
         if result.is_err() {
             self.errors[endpoint as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::secret::Secret;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
 
 /// Largest ACL token file read (a token is a 36-character UUID; a few KiB leave room for
 /// a trailing newline and future formats).
@@ -72,8 +73,8 @@ struct FileState {
     token: Secret,
     /// The version of the file `token` was read from (`None`: read it again).
     stamp: Option<Stamp>,
-    /// Why the last attempt to re-read the file failed, if it did.
-    error: Option<String>,
+    /// Why the last attempt to re-read the file failed, and when, if it did.
+    error: Option<(SystemTime, String)>,
 }
 
 /// A token file and the last good token read from it.
@@ -114,17 +115,17 @@ impl TokenFile {
             }
             Err(e) => {
                 let message = format!("{e}; still using the last token read from it");
-                if state.error.as_deref() != Some(message.as_str()) {
+                if state.error.as_ref().is_none_or(|(_, m)| *m != message) {
                     log::warn!("consul-connect: {message}");
+                    state.error = Some((SystemTime::now(), message));
                 }
-                state.error = Some(message);
                 state.stamp = None;
             }
         }
         state.token.clone()
     }
 
-    fn error(&self) -> Option<String> {
+    fn error(&self) -> Option<(SystemTime, String)> {
         self.state
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -184,8 +185,8 @@ impl TokenSource {
     }
 
     /// Why the token file could not be re-read the last time it was tried (the last good
-    /// token is still in use), if it could not.
-    pub fn error(&self) -> Option<String> {
+    /// token is still in use) and since when, if it could not.
+    pub fn error(&self) -> Option<(SystemTime, String)> {
         match &self.0 {
             Some(Source::File(file)) => file.error(),
             _ => None,
@@ -238,7 +239,7 @@ mod tests {
         let (path, source) = source(dir.path(), "good-token-1234");
         std::fs::write(&path, "  \n").unwrap();
         assert_eq!(now(&source), "good-token-1234");
-        let error = source.error().unwrap();
+        let (_, error) = source.error().unwrap();
         assert!(
             error.contains("is empty")
                 && error.contains("last token")
@@ -248,7 +249,7 @@ mod tests {
         assert!(!error.contains("good-token-1234"), "{error}");
         std::fs::remove_file(&path).unwrap();
         assert_eq!(now(&source), "good-token-1234");
-        let error = source.error().unwrap();
+        let (_, error) = source.error().unwrap();
         assert!(error.contains("cannot read token file"), "{error}");
         // Back again: recovered, error cleared.
         std::fs::write(&path, "new-token-5678").unwrap();
@@ -267,7 +268,7 @@ mod tests {
         let running_as_root = std::fs::read(&path).is_ok();
         assert_eq!(now(&source), "kept-token");
         if !running_as_root {
-            assert!(source.error().unwrap().contains("cannot read token file"));
+            assert!(source.error().unwrap().1.contains("cannot read token file"));
         }
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(now(&source), "kept-token");
