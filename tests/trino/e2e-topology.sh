@@ -21,7 +21,8 @@
 #      worker is unaffected; all recover by themselves when the agent is back;
 #   4. fault: the coordinator's token is revoked: refusals and the log name the ACL problem
 #      (never the token), the leaf is kept; a new token written into the token file is
-#      picked up without a restart;
+#      picked up without a restart; an emptied token file keeps the last token in use and
+#      shows in the coordinator's LastError (JMX);
 #   5. fault: the Consul leader is stopped right after a CA rotation: a new leader is
 #      elected, both nodes end with leaves signed by the new root and keep serving.
 # Times to detect and to recover are printed. Exits non-zero with "FAIL: ..." on the first
@@ -239,6 +240,16 @@ for token in "$coord_token" "$new_token" "$worker_token"; do
     || die "a token appears in a node's log or TLS directory"
 done
 log "new token in the file: web allowed again ${picked}s later, LastError cleared, same coordinator process; no token in any log"
+# A token file emptied by mistake: the last good token stays in use, LastError says why.
+: >"$W/coord/consul-token"
+empty_file() { failing coord && [[ "$error" == *"is empty"* ]]; }
+pcc_wait 30 "the coordinator's LastError does not report the empty token file" empty_file
+[[ "$error" != *"$new_token"* ]] || die "LastError shows the token"
+empty_error="$error"
+allowed web || die "web refused while the token file was empty"
+token_write coord "$new_token"
+pcc_wait 30 "the coordinator still reports the token file after it was written again" healthy coord
+log "token file emptied: web still allowed (the last token kept), LastError: $empty_error; cleared once the file was written again"
 
 step "fault: the Consul leader stops right after a CA rotation"
 old_root="$(consul_curl /v1/connect/ca/roots | jq -r .ActiveRootID)"
