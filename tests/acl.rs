@@ -52,7 +52,11 @@ fn node_settings(consul: &Consul, token: &str) -> Settings {
 /// An authorizer for target `trino` on `identity`'s store that asks the agent and watches
 /// intentions with `token` (which may differ from the identity's).
 fn authorizer(consul: &Consul, identity: &Identity, token: &str) -> Authorizer {
-    let s = node_settings(consul, token);
+    authorizer_for(&node_settings(consul, token), identity)
+}
+
+/// An authorizer for target `trino` on `identity`'s store with the agent settings of `s`.
+fn authorizer_for(s: &Settings, identity: &Identity) -> Authorizer {
     let agent = AgentClient::new(&s.agent).expect("client");
     Authorizer::builder(identity.store().clone(), "trino")
         .settings(&s.authz)
@@ -298,4 +302,114 @@ fn local_decisions_without_service_write_name_the_missing_permission() {
     assert!(error.contains("default answer is not known"), "{error}");
     assert_denied_for(&error, "service:write");
     eprintln!("local decisions without service:write, no intention: {error}");
+}
+
+/// Writes `token` into `path` the way a token rotation tool does: a temporary file in the
+/// same directory, renamed over the old one.
+fn replace_token_file(path: &std::path::Path, token: &str) {
+    let temp = path.with_extension("new");
+    std::fs::write(&temp, format!("{token}\n")).expect("write token");
+    std::fs::rename(&temp, path).expect("rename token");
+}
+
+/// A node whose token is revoked keeps what it has (leaf, roots), refuses new callers with
+/// Consul's ACL error (never the token), and recovers without a restart once a new token is
+/// written into its `consul.token-file`.
+#[test]
+fn a_revoked_token_is_replaced_through_the_token_file() {
+    let consul = Consul::start_mode(Mode::Acl);
+    set_intention(&consul, "web", "allow");
+    let first = consul.create_token("trino-node", POLICY);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("consul-token");
+    replace_token_file(&file, &first);
+    let file_setting = file.display().to_string();
+    // Short TTL and watch wait: decisions and blocking queries go back to the agent (with
+    // the token of the moment) within seconds; stale allows for 1 ms only, so a refusal shows at once.
+    let s = agent_settings(
+        &consul.http_addr(),
+        "trino",
+        &[
+            ("consul.token-file", &file_setting),
+            ("consul.authz.cache-ttl", "1s"),
+            ("consul.authz.max-stale", "1ms"),
+            ("consul.watch.wait", "2s"),
+        ],
+    );
+    let identity = Identity::open(s.clone()).expect("open");
+    let before = identity.wait_ready(Duration::from_secs(30)).expect("ready");
+    let authz = authorizer_for(&s, &identity);
+    let web = consul_leaf(&consul, "web");
+    assert!(authz.authorize(&web).is_allowed());
+
+    // Revoked: once the decision's TTL is over, web is refused with Consul's ACL error.
+    consul.revoke_token(&first);
+    let took = eventually(Duration::from_secs(10), "refused after the revoke", || {
+        !authz.authorize(&web).is_allowed()
+    });
+    let answer = authz.authorize(&web);
+    assert_eq!(code(&answer), "agent-unavailable", "{}", answer.reason());
+    let reason = answer.reason().to_string();
+    assert!(
+        reason.contains("403")
+            && reason.contains("ACL not found")
+            && reason.contains("does not know the ACL token"),
+        "the refusal names the ACL problem: {reason}"
+    );
+    assert!(!reason.contains(&first), "{reason}");
+    eprintln!("revoked token detected after {took:?}: {reason}");
+    // The intentions watch reports it too (its next blocking query, within the 2 s wait).
+    eventually(
+        Duration::from_secs(10),
+        "the watch reports the revoke",
+        || authz.status().intentions_error.is_some(),
+    );
+    let watch_error = authz.status().intentions_error.unwrap_or_default();
+    assert!(watch_error.contains("403"), "{watch_error}");
+    assert!(!watch_error.contains(&first), "{watch_error}");
+    // Nothing good is thrown away: the same leaf and roots are still served.
+    let during = identity.snapshot().expect("snapshot kept");
+    assert_eq!(during.leaf.info.serial, before.leaf.info.serial);
+    if let Some((_, error)) = identity.status().last_error {
+        assert!(!error.contains(&first), "{error}");
+    }
+
+    // A new token in the file: picked up by the next request, no restart.
+    let second = consul.create_token("trino-node-2", POLICY);
+    replace_token_file(&file, &second);
+    let took = eventually(
+        Duration::from_secs(10),
+        "allowed with the new token",
+        || authz.authorize(&web).is_allowed(),
+    );
+    eventually(Duration::from_secs(10), "the watch recovers", || {
+        authz.status().intentions_error.is_none()
+    });
+    eprintln!("new token picked up after {took:?}");
+    assert!(identity.snapshot().is_some());
+
+    // A token file emptied by mistake: the last good token stays in use (web still allowed
+    // after its decision expired), and the identity's status says why, without the token.
+    std::fs::write(&file, "").expect("empty the token file");
+    eventually(
+        Duration::from_secs(10),
+        "the status reports the file",
+        || {
+            identity
+                .status()
+                .last_error
+                .is_some_and(|(_, e)| e.contains("is empty"))
+        },
+    );
+    let error = identity.status().last_error.map(|(_, e)| e).unwrap_or_default();
+    assert!(error.contains("still using the last token"), "{error}");
+    assert!(!error.contains(&second), "{error}");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(authz.authorize(&web).is_allowed());
+    replace_token_file(&file, &second);
+    eventually(Duration::from_secs(10), "the status clears", || {
+        identity.status().last_error.is_none()
+    });
+    authz.close();
+    identity.close();
 }

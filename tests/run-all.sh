@@ -5,7 +5,8 @@
 #   the cargo-fuzz targets, a few seconds each (tests/fuzz.sh),
 #   the Gradle build (native library → jar → plugin zip) with its JUnit tests,
 #   the end-to-end tests with real Trino (tests/trino/e2e-mtls.sh, e2e-expiry.sh, and
-#   e2e-identity.sh on Trino 435, 476 and 483, the supported release range).
+#   e2e-identity.sh on Trino 435, 476 and 483, the supported release range, and
+#   e2e-topology.sh on a production-shaped Consul).
 # Ends with a summary line "N passed, N failed".
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -69,10 +70,14 @@ zip=$(ls "$root"/build/distributions/presto-consul-connect-*.zip 2>/dev/null | h
 # impostor on a node's address (e2e-expiry.sh, test CA from the test-ca example); users,
 # groups, access rules by group and 401 refusals on the oldest supported Trino (435, JDK
 # 17), on 476 and on the newest (483, JDK 25) (e2e-identity.sh; 435 and 483 are assembled
-# from Maven Central on first use, minutes on a fresh machine, cached after).
+# from Maven Central on first use, minutes on a fresh machine, cached after); a
+# coordinator and a worker on a production-shaped Consul: three servers, a client agent per
+# node, ACLs with default deny, agent TLS and a unix socket, a token file per node, and
+# faults (agents stopped, a token revoked and replaced, a leader change during a CA
+# rotation) (e2e-topology.sh, about 2.5 minutes).
 e2e_passed=0 e2e_failed=0 e2e_times=()
 cargo build --quiet --example test-ca
-for e2e in e2e-mtls e2e-expiry "e2e-identity 435" "e2e-identity 476" "e2e-identity 483"; do
+for e2e in e2e-mtls e2e-expiry "e2e-identity 435" "e2e-identity 476" "e2e-identity 483" e2e-topology; do
   read -r e2e_script e2e_arg <<<"$e2e"
   echo "== end-to-end: tests/trino/$e2e_script.sh${e2e_arg:+ $e2e_arg}"
   e2e_start=$(date +%s)

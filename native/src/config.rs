@@ -4,6 +4,7 @@
 //! Every key we accept is listed in [`KEYS`]; an unknown key or a malformed value fails
 //! at start with a message naming the key, so a typo never silently disables a check.
 
+use crate::consul::token::{read_token_file, TokenSource};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use std::collections::BTreeMap;
@@ -191,8 +192,8 @@ impl AgentAddress {
 pub struct AgentSettings {
     /// Agent address.
     pub address: AgentAddress,
-    /// ACL token, if any (never printed).
-    pub token: Option<Secret>,
+    /// ACL token, if any (never printed); a token file is re-read when it changes.
+    pub token: TokenSource,
     /// CA bundle for an HTTPS agent; system roots when absent.
     pub ca_file: Option<PathBuf>,
     /// Client certificate for an HTTPS agent that verifies clients.
@@ -217,7 +218,7 @@ impl Default for AgentSettings {
             address: AgentAddress::Http(
                 url::Url::parse("http://127.0.0.1:8500").expect("static URL parses"),
             ),
-            token: None,
+            token: TokenSource::default(),
             ca_file: None,
             cert_file: None,
             key_file: None,
@@ -651,51 +652,30 @@ fn checked_name(key: &str, value: String) -> Result<String> {
     }
 }
 
-/// Largest ACL token file read (a token is a 36-character UUID; a few KiB leave room for
-/// a trailing newline and future formats).
-const MAX_TOKEN_FILE: u64 = 64 * 1024;
-
 fn read_token(
     prop_token: Option<String>,
     prop_file: Option<String>,
     env_token: Option<String>,
     env_file: Option<String>,
-) -> Result<Option<Secret>> {
-    let from_file = |key: &str, path: String| -> Result<Secret> {
-        // The file's text is the token: zeroed when dropped, like the `Secret` made of it.
-        // Read at most MAX_TOKEN_FILE + 1 bytes: `/dev/zero` or a huge file is refused, not
-        // read until memory runs out.
-        let mut text = zeroize::Zeroizing::new(String::new());
-        std::fs::File::open(&path)
-            .and_then(|f| {
-                use std::io::Read;
-                f.take(MAX_TOKEN_FILE + 1).read_to_string(&mut text)
-            })
-            .map_err(|e| Error::config(key, format!("cannot read token file {path}: {e}")))?;
-        if text.len() as u64 > MAX_TOKEN_FILE {
-            return Err(Error::config(
-                key,
-                format!("token file {path} is larger than {MAX_TOKEN_FILE} bytes"),
-            ));
-        }
-        let token = text.trim();
-        if token.is_empty() {
-            return Err(Error::config(key, format!("token file {path} is empty")));
-        }
-        Ok(Secret::new(token.to_string()))
+) -> Result<TokenSource> {
+    let from_file = |key: &str, path: String| -> Result<TokenSource> {
+        let path = PathBuf::from(path);
+        let first = read_token_file(key, &path)?;
+        Ok(TokenSource::file(key, path, first))
     };
+    let fixed = |token| Ok(TokenSource::fixed(Some(Secret::new(token))));
     match (prop_token, prop_file) {
         (Some(_), Some(_)) => Err(Error::config(
             TOKEN,
             format!("set only one of {TOKEN} and {TOKEN_FILE}"),
         )),
-        (Some(token), None) => Ok(Some(Secret::new(token))),
-        (None, Some(path)) => from_file(TOKEN_FILE, path).map(Some),
+        (Some(token), None) => fixed(token),
+        (None, Some(path)) => from_file(TOKEN_FILE, path),
         // Like Consul's own API client, the token file wins over the token variable.
         (None, None) => match (env_file, env_token) {
-            (Some(path), _) => from_file("CONSUL_HTTP_TOKEN_FILE", path).map(Some),
-            (None, Some(token)) => Ok(Some(Secret::new(token))),
-            (None, None) => Ok(None),
+            (Some(path), _) => from_file("CONSUL_HTTP_TOKEN_FILE", path),
+            (None, Some(token)) => fixed(token),
+            (None, None) => Ok(TokenSource::default()),
         },
     }
 }
@@ -727,7 +707,7 @@ mod tests {
             s.agent.address,
             AgentAddress::parse("x", "http://10.0.0.1:8500", false).unwrap()
         );
-        assert_eq!(s.agent.token.as_ref().unwrap().expose(), "env-token");
+        assert_eq!(s.agent.token.current().unwrap().expose(), "env-token");
 
         let s = Settings::from_sources(
             &props(&[
@@ -739,7 +719,7 @@ mod tests {
         )
         .unwrap();
         assert!(s.agent.address.is_https());
-        assert_eq!(s.agent.token.as_ref().unwrap().expose(), "prop-token");
+        assert_eq!(s.agent.token.current().unwrap().expose(), "prop-token");
     }
 
     #[test]
@@ -811,14 +791,14 @@ mod tests {
         let path_str = path.to_str().unwrap();
         let s = Settings::from_sources(&props(&[(SERVICE, "t"), (TOKEN_FILE, path_str)]), no_env)
             .unwrap();
-        assert_eq!(s.agent.token.unwrap().expose(), "file-token");
+        assert_eq!(s.agent.token.current().unwrap().expose(), "file-token");
         let env = |n: &str| match n {
             "CONSUL_HTTP_TOKEN_FILE" => Some(path_str.to_string()),
             "CONSUL_HTTP_TOKEN" => Some("ignored".to_string()),
             _ => None,
         };
         let s = Settings::from_sources(&props(&[(SERVICE, "t")]), env).unwrap();
-        assert_eq!(s.agent.token.unwrap().expose(), "file-token");
+        assert_eq!(s.agent.token.current().unwrap().expose(), "file-token");
         let err = Settings::from_sources(
             &props(&[(SERVICE, "t"), (TOKEN, "a"), (TOKEN_FILE, path_str)]),
             no_env,
@@ -964,7 +944,7 @@ mod tests {
         };
         let read = settings(&ok).unwrap();
         assert_eq!(
-            read.agent.token.as_ref().map(|t| t.expose().to_string()),
+            read.agent.token.current().map(|t| t.expose().to_string()),
             Some("11111111-2222-3333-4444-555555555555".to_string())
         );
         for too_big in [huge.as_path(), std::path::Path::new("/dev/zero")] {

@@ -273,6 +273,17 @@ impl Consul {
         let token: serde_json::Value = serde_json::from_str(&text).expect("token JSON");
         token["SecretID"].as_str().expect("SecretID").to_string()
     }
+
+    /// [`Mode::Acl`]: deletes the token whose secret is `secret` (looked up by its
+    /// accessor, as an operator revoking it would).
+    pub fn revoke_token(&self, secret: &str) {
+        let (status, text) = self.request_as(Some(secret), "GET", "/v1/acl/token/self", None);
+        assert_eq!(status, 200, "reading the token to revoke: {text}");
+        let token: serde_json::Value = serde_json::from_str(&text).expect("token JSON");
+        let accessor = token["AccessorID"].as_str().expect("AccessorID");
+        let (status, text) = self.request("DELETE", &format!("/v1/acl/token/{accessor}"), None);
+        assert_eq!(status, 200, "revoking the token: {text}");
+    }
 }
 
 impl Drop for Consul {

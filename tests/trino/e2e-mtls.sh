@@ -60,12 +60,7 @@ trust_domain="$(curl -fsS "$CONSUL_HTTP/v1/agent/connect/ca/roots" | jq -r .Trus
 )
 
 step "configure coordinator and worker"
-trino_node_init "$W/coord" coordinator
-trino_auth_certificate "$W/coord"
-trino_node_init "$W/worker" worker "$W/coord"
-trino_auth_certificate "$W/worker"
-trino_jmx "$W/coord"
-trino_jmx "$W/worker"
+trino_cluster_init "$W"
 ! grep -h hostname-verification "$W"/coord/etc/config.properties "$W"/worker/etc/config.properties \
   || die "host-name verification is switched off somewhere"
 # The user Trino reports for the web client: our plugin maps the SPIFFE id to the service.
@@ -224,8 +219,6 @@ reasons() {
 }
 # gt A B: A > B, both integers.
 gt() { [[ "${1:-}" =~ ^-?[0-9]+$ && "${2:-}" =~ ^-?[0-9]+$ ]] && [ "$1" -gt "$2" ]; }
-# hexnorm SERIAL: lowercase hex digits without separators or leading zeros.
-hexnorm() { local h="${1//:/}"; h="${h,,}"; echo "${h#"${h%%[!0]*}"}"; }
 ID_COLS=(service spiffeid serial notbefore notafter secondstoexpiry inexpiryalarm generation
   leafrotations rootsrotations rootscount activerootid lastsuccessageseconds lasterror)
 AUTHZ_COLS=(started target allowed denied deniedbyintention deniedcertificate
@@ -256,21 +249,7 @@ log "authorization ($worker_id): $(show AZ0w "${AUTHZ_COLS[@]}") deniedbyreason:
 gt "${AZ0c[allowed]:-}" 0 || die "authorization MBean: allowed '${AZ0c[allowed]:-}' not > 0 after web's queries"
 
 {
-  coord_port="$(cat "$W/coord/port")"
-  serial_of() {
-    openssl s_client -connect "127.0.0.1:$1" </dev/null 2>/dev/null | openssl x509 -noout -serial 2>/dev/null \
-      | sed 's/^serial=//'
-  }
-  refused() { # CLIENT_PEM USER: the query must fail; prints the CLI's error line
-    local out
-    if out="$(trino_query "$W/coord" "$1" "$2" "SELECT 1" 2>&1 | plain; exit "${PIPESTATUS[0]}")"; then
-      return 1
-    fi
-    # A refusal by our plugin is a 401 whose body is the reason's code ("Authentication
-    # failed: Consul Connect refused the client certificate (<code>)"); a refusal in TLS
-    # (no or a foreign certificate) a plain 401. A 500 is a failure.
-    echo "$out" | grep -oiE 'Consul Connect refused the client certificate \([a-z-]+\)|unauthorized|statusCode=401' | head -1
-  }
+  refused() { trino_refused "$W/coord" "$@"; } # CLIENT_PEM USER
 
   step "check (plugin): evil, denied by an intention, is refused with Consul's reason"
   consul_intention evil trino deny
@@ -302,7 +281,7 @@ gt "${AZ0c[allowed]:-}" 0 || die "authorization MBean: allowed '${AZ0c[allowed]:
   log "web after flipping back: allowed"
 
   step "check (plugin): a forced rotation reaches Trino's HTTPS server without a restart"
-  old_serial="$(serial_of "$coord_port")"
+  old_serial="$(trino_serial "$W/coord")"
   [ -n "$old_serial" ] || die "cannot read the coordinator's serial"
   curl -fsS -X PUT "$CONSUL_HTTP/v1/connect/ca/configuration" \
     -d '{"Provider":"consul","Config":{"PrivateKeyType":"ec","PrivateKeyBits":384}}' >/dev/null
@@ -310,7 +289,7 @@ gt "${AZ0c[allowed]:-}" 0 || die "authorization MBean: allowed '${AZ0c[allowed]:
   # Consul re-issues leaves after a CA rotation with up to 30 s of jitter; then our plugin
   # rewrites the files and Trino reloads them within its refresh time (10 s here).
   deadline=$(( rotated_at + 90 ))
-  while new_serial="$(serial_of "$coord_port")"; [ "$new_serial" = "$old_serial" ] || [ -z "$new_serial" ]; do
+  while new_serial="$(trino_serial "$W/coord")"; [ "$new_serial" = "$old_serial" ] || [ -z "$new_serial" ]; do
     [ "$(date +%s)" -lt "$deadline" ] || die "the coordinator still presents serial $old_serial 90 s after the CA rotation"
     sleep 1
   done

@@ -55,6 +55,17 @@ PCC_CACHE_ROOT="${PCC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/presto-consul-conne
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 die() { log "FAIL: $*"; exit 1; }
 
+# pcc_wait SECONDS WHAT COMMAND...: runs COMMAND every half second until it succeeds; after
+# SECONDS, fails the script with "FAIL: WHAT".
+pcc_wait() {
+  local limit=$(( $(date +%s) + $1 )) what="$2"
+  shift 2
+  until "$@"; do
+    [ "$(date +%s)" -lt "$limit" ] || die "$what"
+    sleep 0.5
+  done
+}
+
 # elapsed FILE: seconds since the timestamp stored in FILE (date +%s.%N), e.g. "12.3".
 elapsed() { awk -v s="$(cat "$1")" -v n="$(date +%s.%N)" 'BEGIN { printf "%.1f", n - s }'; }
 
@@ -223,6 +234,18 @@ consul_start() {
   log "consul did not become ready"; return 1
 }
 
+# consul_curl PATH [CURL_ARGS...]: a request to the Consul HTTP API at CONSUL_HTTP (the dev
+# agent of consul_start, or a server of topo_start): over HTTPS checked against
+# PCC_CONSUL_CA when set, with the headers in the file PCC_CONSUL_HEADERS when set (the
+# topology's management token, kept out of the process list).
+consul_curl() {
+  local path="$1" args=()
+  shift
+  [ -z "${PCC_CONSUL_CA:-}" ] || args+=(--cacert "$PCC_CONSUL_CA")
+  [ -z "${PCC_CONSUL_HEADERS:-}" ] || args+=(-H "@$PCC_CONSUL_HEADERS")
+  curl -fsS "${args[@]}" "$@" "$CONSUL_HTTP$path"
+}
+
 # consul_leaf_pem SERVICE FILE: the agent's leaf for SERVICE as one PEM file holding the
 # private key, then the leaf certificate, then any intermediates (never the roots): one
 # key entry, as airlift's PEM keystore loader (server) and the Trino client want it.
@@ -231,7 +254,7 @@ consul_leaf_pem() {
   local svc="$1" out="$2"
   (
     umask 077
-    curl -fsS "$CONSUL_HTTP/v1/agent/connect/ca/leaf/$svc" \
+    consul_curl "/v1/agent/connect/ca/leaf/$svc" \
       | jq -er '.PrivateKeyPEM, .CertPEM' | sed '/^$/d' >"$out.tmp"
   )
   mv "$out.tmp" "$out"
@@ -239,15 +262,258 @@ consul_leaf_pem() {
 
 # consul_roots_pem FILE: every current and retiring root (and its intermediates).
 consul_roots_pem() {
-  curl -fsS "$CONSUL_HTTP/v1/agent/connect/ca/roots" \
+  consul_curl /v1/agent/connect/ca/roots \
     | jq -er '.Roots[] | .RootCert, (.IntermediateCerts // [] | .[])' | sed '/^$/d' >"$1.tmp"
   mv "$1.tmp" "$1"
 }
 
 # consul_intention SRC DST allow|deny: create or replace the one intention SRC -> DST.
 consul_intention() {
-  curl -fsS -X PUT "$CONSUL_HTTP/v1/connect/intentions/exact?source=$1&destination=$2" \
+  consul_curl "/v1/connect/intentions/exact?source=$1&destination=$2" -X PUT \
     -d "{\"Action\":\"$3\"}" >/dev/null
+}
+
+# ---------------------------------------------------------------- Consul topology
+# A production-shaped Consul on 127.0.0.1 (free ports, data under PCC_WORK/topo, every
+# process in PCC_PIDS): N servers (Raft, the Connect CA) and one client agent per Trino
+# node, one datacenter; ACLs on with default_policy "deny" (the test holds the management
+# token, client agents have node-identity tokens, each Trino node a token of its own);
+# gossip encryption; TLS from a test CA made with `consul tls ca create` / `consul tls cert
+# create` for server RPC (verify_incoming, verify_server_hostname) and for the HTTP API
+# over HTTPS. Servers serve HTTPS only; a client agent serves HTTPS or a unix socket.
+#
+#   topo_start 3                      # servers; CONSUL_HTTP = a server's https URL, and
+#                                     # consul_curl/consul_intention/... use the management token
+#   topo_client coord https           # client agent "coord": HTTPS on a free port
+#   topo_client worker unix           # client agent "worker": HTTP on a unix socket only
+#   topo_agent_address coord          # https://127.0.0.1:PORT or unix:///…/consul.sock
+#   topo_token trino-node 'service "trino" { policy = "write" }'   # prints a new token
+#   topo_agent_stop coord; topo_agent_start coord
+#   topo_leader                       # the name of the leader server (server-1 …)
+
+# topo_start N: the CA and certificates, then N servers; waits for a leader and for the
+# ACL system (bootstrapped with a management token of ours).
+topo_start() {
+  local n="$1" i
+  TOPO="$PCC_WORK/topo"
+  TOPO_CA="$TOPO/tls/consul-agent-ca.pem"
+  TOPO_SERVERS=()
+  mkdir -p "$TOPO/tls"
+  (
+    cd "$TOPO/tls"; umask 077
+    "$CONSUL_BIN" tls ca create -days 2 >/dev/null
+    for i in $(seq 1 "$n"); do "$CONSUL_BIN" tls cert create -server -dc dc1 -days 2 >/dev/null; done
+    python3 -c 'import uuid; print(uuid.uuid4())' >management-token
+    "$CONSUL_BIN" keygen >gossip-key
+    printf 'X-Consul-Token: %s\n' "$(cat management-token)" >management.headers
+  )
+  PCC_CONSUL_CA="$TOPO_CA"
+  PCC_CONSUL_HEADERS="$TOPO/tls/management.headers"
+  for i in $(seq 1 "$n"); do
+    TOPO_SERVERS+=("server-$i")
+    mkdir -p "$TOPO/server-$i"
+    free_port >"$TOPO/server-$i/serf"
+  done
+  for i in $(seq 1 "$n"); do
+    free_port >"$TOPO/server-$i/https"
+    cat >"$TOPO/server-$i/agent.hcl" <<EOF
+server = true
+bootstrap_expect = $n
+ports {
+  https = $(cat "$TOPO/server-$i/https")
+  http = -1
+  serf_lan = $(cat "$TOPO/server-$i/serf")
+  serf_wan = $(free_port)
+  server = $(free_port)
+}
+acl {
+  tokens {
+    initial_management = "$(cat "$TOPO/tls/management-token")"
+    agent = "$(cat "$TOPO/tls/management-token")"
+  }
+}
+tls {
+  defaults {
+    cert_file = "$TOPO/tls/dc1-server-consul-$((i - 1)).pem"
+    key_file = "$TOPO/tls/dc1-server-consul-$((i - 1))-key.pem"
+  }
+}
+EOF
+    topo_agent_start "server-$i"
+  done
+  topo_use_server
+  for i in $(seq 1 600); do
+    consul_curl /v1/acl/token/self >/dev/null 2>&1 && [ -n "$(topo_leader)" ] && return 0
+    sleep 0.1
+  done
+  log "the Consul servers elected no leader or their ACLs did not come up"; return 1
+}
+
+# topo_common_hcl NAME: the settings every agent of the topology shares.
+topo_common_hcl() {
+  local join="" s
+  for s in "${TOPO_SERVERS[@]}"; do join+="\"127.0.0.1:$(cat "$TOPO/$s/serf")\", "; done
+  cat <<EOF
+node_name = "$1"
+datacenter = "dc1"
+data_dir = "$TOPO/$1/data"
+bind_addr = "127.0.0.1"
+advertise_addr = "127.0.0.1"
+client_addr = "127.0.0.1"
+disable_host_node_id = true
+log_level = "${TOPO_LOG_LEVEL:-info}"
+encrypt = "$(cat "$TOPO/tls/gossip-key")"
+retry_join = [${join%, }]
+retry_interval = "1s"
+ports {
+  dns = -1
+  grpc = -1
+  grpc_tls = -1
+}
+connect { enabled = true }
+acl {
+  enabled = true
+  default_policy = "deny"
+  down_policy = "extend-cache"
+}
+tls {
+  defaults {
+    ca_file = "$TOPO_CA"
+    verify_outgoing = true
+  }
+  internal_rpc {
+    verify_incoming = true
+    verify_server_hostname = true
+  }
+  https { verify_incoming = false }
+}
+EOF
+}
+
+# topo_agent_start NAME: starts (or starts again, same data and ports) agent NAME of the
+# topology; waits until it answers the roots (so, for a client, until it has joined).
+topo_agent_start() {
+  local name="$1" i
+  mkdir -p "$TOPO/$name/data"
+  topo_common_hcl "$name" >"$TOPO/$name/common.hcl"
+  "$CONSUL_BIN" agent -config-file="$TOPO/$name/common.hcl" -config-file="$TOPO/$name/agent.hcl" \
+    </dev/null >>"$TOPO/$name/consul.log" 2>&1 &
+  echo $! >"$TOPO/$name/pid"
+  PCC_PIDS+=("$!")
+  [[ "$name" == server-* ]] && return 0  # servers answer only once a leader is elected
+  for i in $(seq 1 600); do
+    topo_agent_curl "$name" /v1/agent/connect/ca/roots 2>/dev/null | grep -q '"RootCert"' && return 0
+    kill -0 "$(cat "$TOPO/$name/pid")" 2>/dev/null || { log "agent $name exited:"; tail -20 "$TOPO/$name/consul.log" >&2; return 1; }
+    sleep 0.1
+  done
+  log "agent $name did not answer"; return 1
+}
+
+# topo_agent_stop NAME: TERM (the agent leaves gracefully), KILL after 20 s.
+topo_agent_stop() {
+  local pid i
+  pid="$(cat "$TOPO/$1/pid")"
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for i in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# topo_alive NAME: whether agent NAME runs.
+topo_alive() { kill -0 "$(cat "$TOPO/$1/pid")" 2>/dev/null; }
+
+# topo_use_server: CONSUL_HTTP = the HTTPS API of the first server that runs.
+topo_use_server() {
+  local s
+  for s in "${TOPO_SERVERS[@]}"; do
+    if topo_alive "$s"; then CONSUL_HTTP="https://127.0.0.1:$(cat "$TOPO/$s/https")"; return 0; fi
+  done
+  log "no Consul server runs"; return 1
+}
+
+# topo_leader: the name of the server that leads (empty while there is none).
+topo_leader() {
+  local addr s
+  addr="$(consul_curl /v1/status/leader 2>/dev/null | tr -d '"')"
+  [ -n "$addr" ] || return 0
+  for s in "${TOPO_SERVERS[@]}"; do
+    grep -q "server = ${addr##*:}\$" "$TOPO/$s/agent.hcl" && echo "$s"
+  done
+  return 0
+}
+
+# topo_token NAME RULES: a new ACL token with the policy NAME (created with RULES the first
+# time); prints the token's secret.
+topo_token() {
+  local body
+  if ! consul_curl "/v1/acl/policy/name/$1" >/dev/null 2>&1; then
+    body="$(jq -n --arg n "$1" --arg r "$2" '{Name: $n, Rules: $r}')"
+    consul_curl /v1/acl/policy -X PUT -d "$body" >/dev/null
+  fi
+  body="$(jq -n --arg n "$1" '{Description: ("test token with policy " + $n), Policies: [{Name: $n}]}')"
+  consul_curl /v1/acl/token -X PUT -d "$body" | jq -er .SecretID
+}
+
+# topo_revoke SECRET: deletes the token whose secret is SECRET, as an operator does.
+topo_revoke() {
+  local accessor
+  accessor="$(curl -fsS --cacert "$TOPO_CA" -H @- "$CONSUL_HTTP/v1/acl/token/self" <<<"X-Consul-Token: $1" | jq -er .AccessorID)"
+  consul_curl "/v1/acl/token/$accessor" -X DELETE >/dev/null
+}
+
+# topo_client NAME https|unix: a client agent NAME (its token: a node identity) serving its
+# HTTP API over HTTPS on a free port, or as plain HTTP on a unix socket (and no TCP port).
+topo_client() {
+  local name="$1" kind="$2" token api
+  mkdir -p "$TOPO/$name"
+  (cd "$TOPO/tls" && umask 077 && "$CONSUL_BIN" tls cert create -client -dc dc1 -days 2 2>/dev/null \
+    | sed -n 's/^==> Saved \(dc1-client-consul-[0-9]*\.pem\)$/\1/p' >"$TOPO/$name/cert")
+  token="$(consul_curl /v1/acl/token -X PUT \
+    -d "{\"Description\":\"agent $name\",\"NodeIdentities\":[{\"NodeName\":\"$name\",\"Datacenter\":\"dc1\"}]}" | jq -er .SecretID)"
+  case "$kind" in
+    https) api="https = $(free_port)
+  http = -1" ;;
+    unix) api="https = -1
+  http = $(free_port)"
+      echo "addresses { http = \"unix://$TOPO/$name/consul.sock\" }" >"$TOPO/$name/api.hcl" ;;
+    *) log "topo_client: https or unix"; return 1 ;;
+  esac
+  cat >"$TOPO/$name/agent.hcl" <<EOF
+ports {
+  $api
+  serf_lan = $(free_port)
+  serf_wan = -1
+  server = $(free_port)
+}
+$(cat "$TOPO/$name/api.hcl" 2>/dev/null)
+acl { tokens { agent = "$token" } }
+tls {
+  defaults {
+    cert_file = "$TOPO/tls/$(cat "$TOPO/$name/cert")"
+    key_file = "$TOPO/tls/$(basename "$(cat "$TOPO/$name/cert")" .pem)-key.pem"
+  }
+}
+EOF
+  topo_agent_start "$name"
+}
+
+# topo_agent_address NAME: agent NAME's API as consul.address / CONSUL_HTTP_ADDR takes it.
+topo_agent_address() {
+  if [ -S "$TOPO/$1/consul.sock" ] || [ -f "$TOPO/$1/api.hcl" ]; then
+    echo "unix://$TOPO/$1/consul.sock"
+  else
+    echo "https://127.0.0.1:$(sed -n 's/^ *https = \([0-9]*\)$/\1/p' "$TOPO/$1/agent.hcl")"
+  fi
+}
+
+# topo_agent_curl NAME PATH [CURL_ARGS...]: a request to agent NAME's own API (no token).
+topo_agent_curl() {
+  local address path="$2"
+  address="$(topo_agent_address "$1")"
+  shift 2
+  case "$address" in
+    unix://*) curl -fsS --unix-socket "${address#unix://}" "$@" "http://consul$path" ;;
+    *) curl -fsS --cacert "$TOPO_CA" "$@" "$address$path" ;;
+  esac
 }
 
 # ---------------------------------------------------------------- Trino
@@ -439,14 +705,31 @@ trino_auth_certificate() {
   echo "certificate-authenticator.name=consul-connect" >"$dir/etc/certificate-authenticator.properties"
 }
 
-# trino_node_start DIR: `launcher run` in the background. The launcher execs the JVM, so
+# trino_cluster_init DIR: a coordinator (DIR/coord) and a worker (DIR/worker) set up by
+# trino_node_init, both with client-certificate authentication, and with Trino's JMX
+# connector when PCC_TRINO_JMX=1.
+trino_cluster_init() {
+  trino_node_init "$1/coord" coordinator
+  trino_auth_certificate "$1/coord"
+  trino_node_init "$1/worker" worker "$1/coord"
+  trino_auth_certificate "$1/worker"
+  if [ "${PCC_TRINO_JMX:-0}" = 1 ]; then
+    trino_jmx "$1/coord"
+    trino_jmx "$1/worker"
+  fi
+}
+
+# trino_node_start DIR: `launcher run` in the background, with the KEY=VALUE lines of DIR/env
+# (if any) in its environment, as a service manager's Environment= would set them. The launcher execs the JVM, so
 # the recorded pid is the JVM's. Output goes to DIR/server.log. The launcher links etc/
 # (and the install's plugin/) into the data dir and runs Trino from there, which is how
 # Trino's relative "etc/certificate-authenticator.properties" is found.
 trino_node_start() {
   local dir="$1"
+  local envs=()
+  [ ! -f "$dir/env" ] || mapfile -t envs <"$dir/env"
   date +%s.%N >"$dir/started"
-  JAVA_HOME="$TRINO_JAVA_HOME" PATH="$TRINO_JAVA_HOME/bin:$PATH" \
+  env "${envs[@]}" JAVA_HOME="$TRINO_JAVA_HOME" PATH="$TRINO_JAVA_HOME/bin:$PATH" \
     "$TRINO_HOME/bin/launcher" run --etc-dir="$dir/etc" --data-dir="$dir/data" \
     </dev/null >"$dir/server.log" 2>&1 &
   echo $! >"$dir/pid"
@@ -517,4 +800,28 @@ trino_query() {
   local args=(--user="$user" --truststore-path="$trust" --output-format="${PCC_QUERY_FORMAT:-CSV_UNQUOTED}" --execute="$sql")
   [ "$client" = - ] || args+=(--keystore-path="$client")
   trino_cli "$(trino_url "$dir")?SSLVerification=CA" "${args[@]}"
+}
+
+# trino_presented DIR: the certificate (PEM) node DIR presents in a TLS handshake.
+trino_presented() {
+  openssl s_client -connect "127.0.0.1:$(cat "$1/port")" </dev/null 2>/dev/null | openssl x509 2>/dev/null
+}
+
+# trino_serial DIR: the serial of the certificate node DIR presents (hex, as openssl shows it).
+trino_serial() { trino_presented "$1" | openssl x509 -noout -serial 2>/dev/null | sed 's/^serial=//'; }
+
+# hexnorm HEX: a serial as lowercase hex digits without colons or leading zeros (to
+# compare openssl's form with Consul's colon-hex).
+hexnorm() { local h="${1//:/}"; h="${h,,}"; echo "${h#"${h%%[!0]*}"}"; }
+
+# trino_refused COORD_DIR CLIENT_PEM USER: a query as USER presenting CLIENT_PEM must fail
+# with a 401; prints the refusal ("Consul Connect refused the client certificate (<code>)"
+# for a refusal by our plugin, a plain 401 for one in TLS). Fails when the query runs or
+# fails otherwise (a 500 is a failure).
+trino_refused() {
+  local out
+  if out="$(trino_query "$1" "$2" "$3" "SELECT 1" 2>&1 | sed 's/\x1b\[[0-9;]*m//g'; exit "${PIPESTATUS[0]}")"; then
+    return 1
+  fi
+  echo "$out" | grep -oiE 'Consul Connect refused the client certificate \([a-z-]+\)|unauthorized|statusCode=401' | head -1
 }

@@ -6,8 +6,8 @@
 //! Responses are size-capped and validated before anything downstream sees them.
 
 use crate::config::{AgentAddress, AgentSettings};
+use crate::consul::token::TokenSource;
 use crate::error::{clip, Error, Result};
-use crate::secret::Secret;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::de::DeserializeOwned;
@@ -201,7 +201,7 @@ pub struct AgentClient {
     base: String,
     /// The agent address as configured, for error messages.
     shown: String,
-    token: Option<Secret>,
+    token: TokenSource,
     namespace: Option<String>,
     partition: Option<String>,
     request_timeout: Duration,
@@ -301,6 +301,12 @@ impl AgentClient {
     /// error: unreachable, refused by ACLs, timed out, an answer that is not valid).
     pub fn errors(&self) -> [u64; 4] {
         std::array::from_fn(|i| self.errors[i].load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Why the token file could not be re-read (the last good token is still sent) and
+    /// since when, if it could not.
+    pub fn token_error(&self) -> Option<(std::time::SystemTime, String)> {
+        self.token.error()
     }
 
     fn counted<T>(&self, endpoint: Endpoint, result: Result<T>) -> Result<T> {
@@ -423,7 +429,7 @@ impl AgentClient {
         if !query.is_empty() {
             rb = rb.query(&query);
         }
-        if let Some(token) = &self.token {
+        if let Some(token) = &self.token.current() {
             // Sensitive: kept out of reqwest's and hyper's debug output (and HPACK tables).
             match reqwest::header::HeaderValue::from_str(token.expose()) {
                 Ok(mut value) => {
@@ -491,6 +497,10 @@ async fn read_body(
     if !status.is_success() {
         let text = String::from_utf8_lossy(&body);
         let hint = match status.as_u16() {
+            403 if text.contains("ACL not found") => {
+                " (Consul does not know the ACL token: revoked, expired or mistyped; a \
+                 consul.token-file is re-read when it changes)"
+            }
             403 => {
                 " (the ACL token lacks a permission; the node's token needs `service \"<its service>\" \
                  { policy = \"write\", intentions = \"read\" }`, see the README's ACL policy)"

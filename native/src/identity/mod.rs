@@ -144,9 +144,20 @@ impl Identity {
         self.store.load()
     }
 
-    /// Status of the watchers.
+    /// Status of the watchers; a token file that cannot be re-read is reported as the
+    /// last error while it lasts (unless a later error is open).
     pub fn status(&self) -> Status {
-        self.store.status()
+        let mut status = self.store.status();
+        if let Some((at, message)) = self.agent.token_error() {
+            if status
+                .last_error
+                .as_ref()
+                .is_none_or(|(seen, _)| *seen <= at)
+            {
+                status.last_error = Some((at, message));
+            }
+        }
+        status
     }
 
     /// What an operator watches, as of `now` (one snapshot load, one status copy).
@@ -171,7 +182,7 @@ impl Identity {
             leaf,
             seconds_to_expiry,
             in_expiry_alarm,
-            status: self.store.status(),
+            status: self.status(),
             roots_count: roots.as_ref().map_or(0, |r| r.roots.len()),
             active_root_id: roots
                 .as_ref()
