@@ -8,7 +8,7 @@
 # with client certificates, set up as tests/trino/lib.sh does for e2e-mtls.sh (our plugin zip
 # PCC_PLUGIN_ZIP in plugin/, its jar as -javaagent), the tpch connector as catalog "tpch",
 # access-control.name=file with catalog rules by group; a real Consul dev agent with the
-# intentions web -> trino allow, api -> trino allow, evil -> trino deny. 435 and 483 are
+# intentions web, api, newcomer -> trino allow, evil -> trino deny. 435 and 483 are
 # assembled from Maven Central (assemble-server.sh, run here; minutes on a fresh machine);
 # 476 is the trino-server-core tarball (ensure-trino.sh) plus the tpch plugin zip.
 # Trino 435 runs on JDK 17, 476 and 483 on Temurin 25 (lib.sh picks the JDK).
@@ -26,6 +26,9 @@
 #      coordinator's log has the full reason with evil's SPIFFE id; through the CLI,
 #      "Authentication failed: ..." with the same code.
 #   4. a client without a certificate: 401 (curl and CLI).
+#   5. (local decisions, the default here: PCC_DECISIONS=local) with the Consul agent
+#      stopped, a client never seen before (newcomer, intention allow) runs a query, decided
+#      from the kept intentions list, and evil is still refused as denied.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
@@ -35,6 +38,9 @@ case "$release" in
   *) echo "usage: $0 [435|476|483]" >&2; exit 2 ;;
 esac
 TRINO_VERSION="$release"
+# Local decisions (consul.authz.decisions=local) on every release here; e2e-mtls.sh,
+# e2e-expiry.sh and e2e-topology.sh run the default (agent).
+PCC_DECISIONS="${PCC_DECISIONS:-local}"
 source "$here/lib.sh"
 
 step "prepare (Trino $release with tpch, CLI, Consul)"
@@ -53,10 +59,11 @@ consul_start
 consul_intention web trino allow
 consul_intention api trino allow
 consul_intention evil trino deny
-for svc in web api evil; do consul_leaf_pem "$svc" "$W/$svc.pem"; done
+consul_intention newcomer trino allow
+for svc in web api evil newcomer; do consul_leaf_pem "$svc" "$W/$svc.pem"; done
 consul_roots_pem "$W/roots.pem"
 trust_domain="$(curl -fsS "$CONSUL_HTTP/v1/agent/connect/ca/roots" | jq -r .TrustDomain)"
-log "Consul: trust domain $trust_domain; intentions web, api -> trino allow, evil -> trino deny"
+log "Consul: trust domain $trust_domain; intentions web, api, newcomer -> trino allow, evil -> trino deny; decisions: $PCC_DECISIONS"
 
 step "configure the coordinator (one node, tpch, file-based access control by group)"
 C="$W/coord"
@@ -187,5 +194,22 @@ if out="$(q - web "SELECT 1")"; then die "a client without a certificate ran a q
 log "CLI without a certificate: $(first_error "$out")"
 grep -qiE 'Authentication failed|Unauthorized|401' <<<"$out" \
   || die "CLI without a certificate: refused, but not for authentication: $(first_error "$out")"
+
+if [ "$PCC_DECISIONS" = local ]; then
+  step "check 5: local decisions go on without the agent (a never-seen client, a denied one)"
+  # The last intentions list stays in force (consul.authz.intentions-max-age, 10 min): a
+  # client the node has never seen is decided in process, and evil, once its cached deny
+  # (5 s) is over, is refused by the list (denied), not for want of an agent.
+  kill "$CONSUL_PID"; wait "$CONSUL_PID" 2>/dev/null || true
+  curl -fsS --max-time 2 "$CONSUL_HTTP/v1/agent/self" >/dev/null 2>&1 && die "the Consul agent still answers"
+  sleep 6
+  out="$(q newcomer newcomer "SELECT current_user")" || die "newcomer (never seen, agent gone) refused: $(first_error "$out")"
+  [ "$out" = newcomer ] || die "newcomer: current_user is '$out'"
+  log "agent gone: newcomer (never seen before) -> current_user = $out"
+  code="$(post "$W/evil.pem" evil)" || die "curl as evil failed"
+  [ "$code" = 401 ] && grep -qF "(denied)" "$W/body" \
+    || die "evil with the agent gone: HTTP $code, expected 401 (denied): $(head -c 300 "$W/body")"
+  log "agent gone: evil -> HTTP $code $(head -c 200 "$W/body" | tr '\n' ' ')"
+fi
 
 step "PASS: Trino $release (coordinator ready after $(cat "$C/ready-after")s)"

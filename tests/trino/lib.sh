@@ -30,6 +30,7 @@
 #   PCC_PLUGIN_ZIP   our plugin zip (required): every node gets it in plugin/ and its jar as
 #                    -javaagent in jvm.config, as the README's install section says
 #   PCC_TRINO_SERVICE  the nodes' Consul service (default trino)
+#   PCC_DECISIONS    the nodes' consul.authz.decisions (agent|local; unset: the default)
 #   TRINO_VERSION    the Trino release (default 476: the trino-server-core tarball of
 #                    ensure-trino.sh; any other release is assembled from Maven Central by
 #                    assemble-server.sh, which has no JMX connector past 449)
@@ -619,6 +620,7 @@ trino_node_init() {
 consul.address=$CONSUL_HTTP
 consul.service=${PCC_TRINO_SERVICE:-trino}
 consul.pem.directory=$dir/tls
+${PCC_DECISIONS:+consul.authz.decisions=$PCC_DECISIONS}
 EOF
 
   cat >"$dir/etc/node.properties" <<EOF
