@@ -401,7 +401,11 @@ fn a_revoked_token_is_replaced_through_the_token_file() {
                 .is_some_and(|(_, e)| e.contains("is empty"))
         },
     );
-    let error = identity.status().last_error.map(|(_, e)| e).unwrap_or_default();
+    let error = identity
+        .status()
+        .last_error
+        .map(|(_, e)| e)
+        .unwrap_or_default();
     assert!(error.contains("still using the last token"), "{error}");
     assert!(!error.contains(&second), "{error}");
     std::thread::sleep(Duration::from_millis(1500));

@@ -42,8 +42,8 @@ pub mod x509;
 
 pub use authz::{
     verify_peer, AgentDecisionSource, Authorization, Authorizer, AuthorizerBuilder, AuthzStatus,
-    Counters, Decision, DecisionRequest, DecisionSource, DefaultPolicy, DenyReason,
-    IntentionList, LocalDecisionSource, LocalStatus, Origin, Peer, Verdict, MAX_CHAIN_LEN,
+    Counters, Decision, DecisionRequest, DecisionSource, DefaultPolicy, DenyReason, IntentionList,
+    LocalDecisionSource, LocalStatus, Origin, Peer, Verdict, MAX_CHAIN_LEN,
 };
 pub use consul::{AgentClient, ENDPOINTS as AGENT_ENDPOINTS};
 pub use error::{CertificateError, Error, Result};
