@@ -284,7 +284,7 @@ pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_authorize<'local>(
 /// A cached decision is answered with the Java object built for it the first time (kept
 /// with the decision as a global reference): a hit copies the chain into a per-thread
 /// buffer, finds the decision and returns a new local reference to that object — no
-/// allocation, no Java string, no shared write, four JNI calls for a one-certificate chain.
+/// allocation, no Java string, no shared write, three JNI calls for a one-certificate chain.
 #[no_mangle]
 pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_authenticate0<'local>(
     mut env: JNIEnv<'local>,
