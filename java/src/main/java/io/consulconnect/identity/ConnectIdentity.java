@@ -52,7 +52,7 @@ public final class ConnectIdentity implements AutoCloseable {
         }
         synchronized (LIFECYCLE) {
             long handle = NativeBridge.open(keys, values);
-            MetricsRegistration.register(handle);
+            MetricsRegistration.register(handle, properties.get("consul.service"));
             return new ConnectIdentity(handle);
         }
     }

@@ -19,8 +19,9 @@ import javax.management.ObjectName;
  *
  * <p>Names: {@code io.consulconnect:type=Identity,name=<service>} and
  * {@code io.consulconnect:type=Authorization,name=<service>}, {@code <service>} being
- * {@code consul.service} or, when none is configured, the service of the leaf if one is
- * already loaded, else {@code identity}. When a bean of another handle already holds such a
+ * {@code consul.service} or, when none is configured (an identity of the files source),
+ * {@code identity}: fixed at open, whatever the leaf (which may or may not be loaded by then)
+ * says, so that a name never depends on timing. When a bean of another handle already holds such a
  * name (two configurations of one service), the beans are registered as
  * {@code ...,name=<service>,handle=<id>}. When beans of the same handle are registered
  * already (the same configuration opened again, maybe by a copy of these classes in another
@@ -47,20 +48,21 @@ public final class MetricsRegistration {
      * same handle are registered already.
      *
      * @param handle from {@link NativeBridge#open}
+     * @param service the configured {@code consul.service}, or null when none is configured
      */
-    public static void register(long handle) {
+    public static void register(long handle, String service) {
         try {
             MBeanServer server = ManagementFactory.getPlatformMBeanServer();
             Set<String> present = typesOf(server, handle);
             if (present.contains(IDENTITY) && present.contains(AUTHORIZATION)) {
                 return; // the same native identity, opened before (maybe by another class loader's copy)
             }
-            String service = NativeBridge.identityMetrics(handle).service().orElse(DEFAULT_NAME);
+            String name = service != null ? service : DEFAULT_NAME;
             if (!present.contains(IDENTITY)) {
-                register(server, handle, IDENTITY, service, new IdentityBean(handle));
+                register(server, handle, IDENTITY, name, new IdentityBean(handle));
             }
             if (!present.contains(AUTHORIZATION)) {
-                register(server, handle, AUTHORIZATION, service, new AuthorizationBean(handle));
+                register(server, handle, AUTHORIZATION, name, new AuthorizationBean(handle));
             }
         } catch (RuntimeException | LinkageError | JMException e) {
             LOG.log(System.Logger.Level.WARNING, "consul-connect: no JMX metrics for identity handle " + handle

@@ -71,7 +71,8 @@ public class IdentityMetricsBeanTest {
             }
 
             consul.rotateCa();
-            await("a new serial and active root after the CA rotation", Duration.ofSeconds(30),
+            // Consul re-issues leaves after a CA rotation with up to 30 s of jitter, plus load.
+            await("a new serial and active root after the CA rotation", Duration.ofSeconds(60),
                     () -> !text(name, "Serial").equals(before.get("Serial"))
                             && !text(name, "ActiveRootId").equals(before.get("ActiveRootId")));
             await("both rotations counted", Duration.ofSeconds(10),
@@ -131,7 +132,8 @@ public class IdentityMetricsBeanTest {
         Path key = Files.writeString(dir.resolve("key.pem"), Forged.pem("PRIVATE KEY", leaf.key.getEncoded()));
         Path chain = Files.writeString(dir.resolve("chain.pem"), Forged.pem("CERTIFICATE", leaf.cert.getEncoded()));
         Path roots = Files.writeString(dir.resolve("roots.pem"), Forged.pem("CERTIFICATE", ca.ca.getEncoded()));
-        // No consul.service: the bean is named "identity".
+        // No consul.service: the bean is named "identity", even when the leaf (of service
+        // metrics-files) is loaded before the beans are registered.
         try (ConnectIdentity identity = ConnectIdentity.open(Map.of("consul.identity.source", "files",
                 "consul.identity.files.key", key.toString(), "consul.identity.files.chain", chain.toString(),
                 "consul.identity.files.roots", roots.toString(), "consul.address", "http://127.0.0.1:1"))) {
@@ -139,7 +141,7 @@ public class IdentityMetricsBeanTest {
             ObjectName name = nameOf("Identity", identity.handle());
             assertEquals("identity", name.getKeyProperty("name"));
             Map<String, Object> m = read(name);
-            // No service configured: the leaf's service (the name was chosen at open, before the leaf).
+            // No service configured: the Service attribute is the leaf's (the bean's name is not).
             assertEquals("metrics-files", m.get("Service"));
             assertEquals(spiffeId, m.get("SpiffeId"));
             assertEquals(leaf.cert.getNotAfter().toInstant(), Instant.parse((String) m.get("NotAfter")));
