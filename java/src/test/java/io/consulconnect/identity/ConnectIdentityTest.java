@@ -95,7 +95,8 @@ public class ConnectIdentityTest {
             identity.awaitReady(Duration.ofSeconds(30));
             IdentitySnapshot before = identity.snapshot().orElseThrow();
             consul.rotateCa();
-            Instant deadline = Instant.now().plusSeconds(30);
+            // Consul re-issues leaves after a CA rotation with up to 30 s of jitter, plus load.
+            Instant deadline = Instant.now().plusSeconds(60);
             IdentitySnapshot after = before;
             while (Instant.now().isBefore(deadline)
                     && (after.activeRootId().equals(before.activeRootId()) || after.serial().equals(before.serial()))) {
