@@ -241,8 +241,9 @@ pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_status<'local>(
     })
 }
 
-/// `String NativeBridge.authorize(long handle, byte[][] chain)`: the hot path of the
-/// authenticator. Verifies the client chain (DER, leaf first) against the Consul roots
+/// `String NativeBridge.authorize(long handle, byte[][] chain)`: the principal-or-exception
+/// form (the JCA provider's intention check; the Trino authenticator uses `authenticate0`).
+/// Verifies the client chain (DER, leaf first) against the Consul roots
 /// and authorizes it for the configured target (cached); returns the principal, or
 /// throws `ConnectAccessDeniedException(code, message)` with the reason, garbage and
 /// oversized chains included (`IllegalArgumentException` only for a null array or

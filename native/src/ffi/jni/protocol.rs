@@ -4,8 +4,8 @@
 //! `Object[]` read by position: a record's canonical constructor where its components
 //! are plain (`ServiceIdentity`, `ConnectPeer`, `ConnectDecision`), a static
 //! `fromNative` factory with primitive parameters where the record holds `List`,
-//! `Instant` or `Optional` (`IdentitySnapshot`, `IdentityStatus`, `IdentityMetrics`,
-//! `AuthorizationMetrics`). The JNI signature is
+//! `Instant` or `Optional` (`ConnectAnswer`, `IdentitySnapshot`, `IdentityStatus`,
+//! `IdentityMetrics`, `AuthorizationMetrics`). The JNI signature is
 //! checked when the call is made: a Java type that does not match fails loudly with
 //! `NoSuchMethodError`, it is never misread.
 //!

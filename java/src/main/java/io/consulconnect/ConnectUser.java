@@ -19,12 +19,4 @@ public record ConnectUser(String user, List<String> groups) {
     public ConnectUser {
         groups = List.copyOf(groups);
     }
-
-    /**
-     * Called by the native library (its {@code ffi/jni/protocol.rs}), which checks this
-     * signature when it calls.
-     */
-    static ConnectUser fromNative(String user, String[] groups) {
-        return new ConnectUser(user, List.of(groups));
-    }
 }
