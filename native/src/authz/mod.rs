@@ -194,7 +194,14 @@ impl Decision {
             // Losing the race drops our value: the first one stays.
             let _ = self.attachment.set(Box::new(make()?));
         }
-        Ok(self.attachment.get().and_then(|a| a.downcast_ref::<T>()))
+        Ok(self.attached())
+    }
+
+    /// The value of type `T` attached to this decision, if one was made
+    /// ([`attachment`](Self::attachment)); never makes one.
+    #[inline]
+    pub fn attached<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.attachment.get().and_then(|a| a.downcast_ref::<T>())
     }
 }
 

@@ -338,7 +338,23 @@ struct JavaAnswer {
 
 /// The `ConnectAnswer` for `decision`: the one kept with the decision when it was built
 /// for the caller's bridge (a new local reference to it), else a new one.
+#[inline]
 fn answer(
+    env: &mut JNIEnv<'_>,
+    bridge: jlong,
+    authorizer: &Authorizer,
+    decision: &Decision,
+) -> Result<jobject, Failure> {
+    match decision.attached::<JavaAnswer>() {
+        Some(kept) if kept.bridge == bridge => Ok(env.new_local_ref(&kept.answer)?.into_raw()),
+        _ => new_answer(env, bridge, authorizer, decision),
+    }
+}
+
+/// [`answer`] for a decision that has none kept for the caller's bridge: builds one and
+/// keeps it with the decision if it has none yet.
+#[cold]
+fn new_answer(
     env: &mut JNIEnv<'_>,
     bridge: jlong,
     authorizer: &Authorizer,

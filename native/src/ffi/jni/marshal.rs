@@ -13,6 +13,7 @@ use jni::sys::{jlong, jobject, jsize};
 use jni::JNIEnv;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::mem::MaybeUninit;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 pub(crate) const CONSUL_CONNECT_EXCEPTION: &str = "io/consulconnect/ConnectFailureException";
@@ -187,9 +188,14 @@ pub(crate) fn chain_arg<'l>(
     })
 }
 
+/// Chains of up to this many bytes in all (a Connect leaf is about a kilobyte, a leaf with
+/// intermediates a few) are read into a buffer on the stack; longer ones into
+/// [`CHAIN_BUFFER`].
+const STACK_CHAIN_BYTES: usize = 4 * 1024;
+
 thread_local! {
-    /// The bytes of the chain [`with_chain`] read last on this thread: grown to the
-    /// longest chain seen, never shrunk nor cleared, so the hot path allocates nothing.
+    /// The bytes of the last chain longer than [`STACK_CHAIN_BYTES`] that [`with_chain`]
+    /// read on this thread: grown to the longest chain seen, never shrunk nor cleared.
     static CHAIN_BUFFER: RefCell<Vec<i8>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -219,8 +225,9 @@ impl<'l> AsRef<JByteArray<'l>> for Element<'_, 'l> {
 }
 
 /// Reads a certificate chain, the one reader of every export that takes a chain, and
-/// lends it to `f` as slices copied into a per-thread buffer: a handful of JNI
-/// calls and one copy per certificate, no allocation. Its structural limits are the
+/// lends it to `f` as slices: a few raw JNI calls that cannot throw (no `ExceptionCheck`
+/// after each) and one copy per certificate into a buffer on the stack (a per-thread one
+/// for chains over [`STACK_CHAIN_BYTES`]), no allocation. Its structural limits are the
 /// core's (`check_count`, `check_size`), checked on the array lengths before any byte is
 /// copied, and become refusals: a chain is what a peer sent, so even garbage is refused
 /// with a code, never reported as a caller bug; `f` gets the chain or that refusal. A
@@ -230,12 +237,27 @@ pub(crate) fn with_chain<'l, R>(
     chain: JavaChain<'_, 'l>,
     f: impl FnOnce(&mut JNIEnv<'l>, Result<&[&[u8]], DenyReason>) -> Result<R, Failure>,
 ) -> Result<R, Failure> {
+    // The common case, a single certificate of ordinary size, takes the shortest path.
+    if let JavaChain::One(certificate) = chain {
+        if certificate.is_null() {
+            return Err(Error::InvalidArgument("certificate is null".into()).into());
+        }
+        let size = array_length(env, certificate)?;
+        if size <= STACK_CHAIN_BYTES {
+            if let Err(reason) = check_size(0, size) {
+                return f(env, Err(reason));
+            }
+            let mut stack = [MaybeUninit::<i8>::uninit(); STACK_CHAIN_BYTES];
+            let bytes = whole_byte_array(env, certificate, &mut stack[..size])?;
+            return f(env, Ok(&[bytes]));
+        }
+    }
     let count = match chain {
         JavaChain::One(_) => 1,
         JavaChain::Array(array) if array.is_null() => {
             return Err(Error::InvalidArgument("certificate chain is null".into()).into())
         }
-        JavaChain::Array(array) => usize::try_from(env.get_array_length(array)?).unwrap_or(0),
+        JavaChain::Array(array) => array_length(env, array)?,
     };
     if let Err(reason) = check_count(count) {
         return f(env, Err(reason));
@@ -259,13 +281,19 @@ pub(crate) fn with_chain<'l, R>(
             ))
             .into());
         }
-        sizes[index] = usize::try_from(env.get_array_length(element.as_ref())?).unwrap_or(0);
+        sizes[index] = array_length(env, element.as_ref())?;
         if let Err(reason) = check_size(index, sizes[index]) {
             return f(env, Err(reason));
         }
         elements[index] = Some(element);
     }
-    let total: usize = sizes[..count].iter().sum();
+    let (elements, sizes) = (&elements[..count], &sizes[..count]);
+    let total: usize = sizes.iter().sum();
+    if total <= STACK_CHAIN_BYTES {
+        let mut stack = [MaybeUninit::<i8>::uninit(); STACK_CHAIN_BYTES];
+        let slices = read_chain(env, elements, sizes, &mut stack[..total])?;
+        return f(env, Ok(&slices[..count]));
+    }
     CHAIN_BUFFER.with(|cell| {
         // A nested call on this thread (none today) would get a buffer of its own.
         let mut own = Vec::new();
@@ -277,18 +305,47 @@ pub(crate) fn with_chain<'l, R>(
         if buffer.len() < total {
             buffer.resize(total, 0);
         }
-        let mut slices: [&[u8]; MAX_CHAIN_LEN] = [&[]; MAX_CHAIN_LEN];
-        let mut rest = &mut buffer[..total];
-        for (index, element) in elements[..count].iter().enumerate() {
-            let (part, tail) = rest.split_at_mut(sizes[index]);
-            if let Some(element) = element {
-                whole_byte_array(env, element.as_ref(), part)?;
-            }
-            slices[index] = bytes(part);
-            rest = tail;
-        }
+        // SAFETY: `MaybeUninit<i8>` has the layout of `i8`, and every `i8` is a valid
+        // `MaybeUninit<i8>`; the view borrows `buffer` mutably, as the slice did.
+        let view = unsafe {
+            std::slice::from_raw_parts_mut(buffer.as_mut_ptr().cast::<MaybeUninit<i8>>(), total)
+        };
+        let slices = read_chain(env, elements, sizes, view)?;
         f(env, Ok(&slices[..count]))
     })
+}
+
+/// Copies each certificate of a chain whose lengths are `sizes` (summing to
+/// `buffer.len()`) into its part of `buffer`, and returns the parts as byte slices.
+fn read_chain<'b>(
+    env: &JNIEnv<'_>,
+    elements: &[Option<Element<'_, '_>>],
+    sizes: &[usize],
+    buffer: &'b mut [MaybeUninit<i8>],
+) -> Result<[&'b [u8]; MAX_CHAIN_LEN], Failure> {
+    let mut slices: [&[u8]; MAX_CHAIN_LEN] = [&[]; MAX_CHAIN_LEN];
+    let mut rest = buffer;
+    for (index, (element, &size)) in elements.iter().zip(sizes).enumerate() {
+        let (part, tail) = rest.split_at_mut(size);
+        let Some(element) = element else {
+            return Err(Error::InvalidArgument(format!("certificate {index} was not read")).into());
+        };
+        slices[index] = whole_byte_array(env, element.as_ref(), part)?;
+        rest = tail;
+    }
+    Ok(slices)
+}
+
+/// `GetArrayLength` of a non-null array, without the `ExceptionCheck` jni-rs makes after
+/// it: for a live array the call cannot throw.
+fn array_length(env: &JNIEnv<'_>, array: &JObject<'_>) -> Result<usize, Failure> {
+    let raw = env.get_raw();
+    // SAFETY: as in `element_in_bounds`.
+    let call = unsafe { (**raw).GetArrayLength }
+        .ok_or(jni::errors::Error::JNIEnvMethodNotFound("GetArrayLength"))?;
+    // SAFETY: `array` is a live, non-null reference to an array (checked by the caller).
+    let length = unsafe { call(raw, array.as_raw()) };
+    Ok(usize::try_from(length).unwrap_or(0))
 }
 
 /// `GetObjectArrayElement` for an index known to be in bounds, without the
@@ -311,13 +368,13 @@ fn element_in_bounds<'l>(
 }
 
 /// Copies a whole `byte[]` (of length `buffer.len()`) into `buffer` with
-/// `GetByteArrayRegion`, without jni-rs's `ExceptionCheck` afterwards: the region is the
-/// whole array, so the call cannot throw.
-fn whole_byte_array(
+/// `GetByteArrayRegion`, without jni-rs's `ExceptionCheck` afterwards (the region is the
+/// whole array, so the call cannot throw), and returns the copy as bytes.
+fn whole_byte_array<'b>(
     env: &JNIEnv<'_>,
     array: &JByteArray<'_>,
-    buffer: &mut [i8],
-) -> Result<(), Failure> {
+    buffer: &'b mut [MaybeUninit<i8>],
+) -> Result<&'b [u8], Failure> {
     let len = jsize::try_from(buffer.len())
         .map_err(|_| Error::InvalidArgument("certificate too large".into()))?;
     let raw = env.get_raw();
@@ -327,15 +384,18 @@ fn whole_byte_array(
     )?;
     // SAFETY: `array` is a live, non-null byte[] whose length the caller read as
     // `buffer.len()`; `buffer` is writable for that many bytes.
-    unsafe { call(raw, array.as_raw(), 0, len, buffer.as_mut_ptr()) };
-    Ok(())
-}
-
-/// JNI's `jbyte` (i8) as the core's bytes (u8).
-fn bytes(part: &[i8]) -> &[u8] {
-    // SAFETY: i8 and u8 have the same size, alignment and validity (every bit pattern);
-    // the result borrows `part` for its whole lifetime and length.
-    unsafe { std::slice::from_raw_parts(part.as_ptr().cast::<u8>(), part.len()) }
+    unsafe {
+        call(
+            raw,
+            array.as_raw(),
+            0,
+            len,
+            buffer.as_mut_ptr().cast::<i8>(),
+        )
+    };
+    // SAFETY: the call above wrote all `buffer.len()` bytes (an in-bounds region of a live
+    // array is always copied), and every byte is a valid u8; the result borrows `buffer`.
+    Ok(unsafe { std::slice::from_raw_parts(buffer.as_ptr().cast::<u8>(), buffer.len()) })
 }
 
 /// Throws `ConnectAccessDeniedException(code, message)`.

@@ -27,6 +27,7 @@ import java.util.Set;
 public final class ConnectAuthenticator implements CertificateAuthenticator {
     private final ConnectIdentity identity;
     private final DenyLog denyLog = new DenyLog();
+    private final CertificateEncodings encodings = new CertificateEncodings();
 
     ConnectAuthenticator(ConnectIdentity identity) {
         this.identity = identity;
@@ -74,7 +75,7 @@ public final class ConnectAuthenticator implements CertificateAuthenticator {
         throw deny(certificates, answer.code(), answer.reason());
     }
 
-    private static byte[][] encode(List<X509Certificate> certificates) {
+    private byte[][] encode(List<X509Certificate> certificates) {
         if (certificates == null) {
             return new byte[0][]; // refused by the core like any empty chain (empty-chain)
         }
@@ -85,9 +86,12 @@ public final class ConnectAuthenticator implements CertificateAuthenticator {
         return chain;
     }
 
-    private static byte[] encoded(X509Certificate certificate) {
+    private byte[] encoded(X509Certificate certificate) {
+        if (certificate == null) {
+            throw new IllegalArgumentException("null certificate in the chain");
+        }
         try {
-            return certificate.getEncoded();
+            return encodings.of(certificate);
         } catch (CertificateEncodingException e) {
             throw new IllegalArgumentException("unreadable certificate: " + e.getMessage(), e);
         }

@@ -36,6 +36,9 @@ final class DenyLog {
         if (certificates == null || certificates.isEmpty()) {
             return "a client without a certificate";
         }
+        if (certificates.get(0) == null) {
+            return "a client with a null certificate";
+        }
         // What the certificate claims, before or without verification: escaped, never trusted.
         List<String> uris = Certificates.uris(certificates.get(0));
         if (!uris.isEmpty()) {

@@ -209,6 +209,14 @@ public class ConnectAuthenticatorTest {
             assertEquals("Access Denied: Consul Connect refused the client certificate (empty-chain)", e.getMessage());
             assertTrue(log.last(), log.last().contains("no peer certificate"));
         }
+        // A null certificate in the list is refused like any unusable certificate (401).
+        try (DenyLogCapture log = new DenyLogCapture()) {
+            List<X509Certificate> withNull = new ArrayList<>();
+            withNull.add(null);
+            AccessDeniedException e = assertThrows(AccessDeniedException.class, () -> auth.authenticate(withNull));
+            assertEquals("Access Denied: Consul Connect refused the client certificate (invalid-certificate)", e.getMessage());
+            assertTrue(log.last(), log.last().contains("null certificate"));
+        }
     }
 
     @Test
@@ -330,6 +338,19 @@ public class ConnectAuthenticatorTest {
             assertThrows(IllegalArgumentException.class, () -> NativeBridge.authenticate(h, (byte[]) null));
             assertEquals("malformed", NativeBridge.authenticate(h, new byte[0]).code());
             assertEquals("malformed", NativeBridge.authenticate(h, new byte[] {1, 2, 3}).code());
+            // One certificate of any size: read on the stack up to 4 KiB, beyond in a
+            // per-thread buffer, over the core's 64 KiB limit refused unread.
+            assertEquals("malformed", NativeBridge.authenticate(h, new byte[4096]).code());
+            assertEquals("malformed", NativeBridge.authenticate(h, new byte[4097]).code());
+            assertEquals("malformed", NativeBridge.authenticate(h, new byte[64 * 1024 + 1]).code());
+            assertEquals("malformed", NativeBridge.authenticate(h, new byte[][] {new byte[5000], web[0]}).code());
+            // A hit is the exact certificate: one byte changed (same length, same signature,
+            // so the same hash) is verified afresh and refused.
+            byte[] forged = web[0].clone();
+            forged[forged.length / 2] ^= 1;
+            ConnectAnswer tampered = NativeBridge.authenticate(h, forged);
+            assertFalse(tampered.toString(), tampered.allowed());
+            assertSame(cached, NativeBridge.authenticate(h, web[0].clone()));
 
             // Through the authenticator: one refusal per code, thrown again for every
             // request it refuses (no stack trace is captured per refusal).
