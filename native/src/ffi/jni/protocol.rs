@@ -306,8 +306,10 @@ pub(crate) fn authorization_metrics<'l>(
     let codes = string_array(env, &DenyReason::CODES)?;
     let denied = long_array(env, &c.denied_by_code)?;
     let watch_error = optional_string(env, status.and_then(|s| s.intentions_error.as_deref()))?;
+    let source = optional_string(env, status.map(|s| s.decision_source))?;
     let size = |f: fn(&AuthzStatus) -> u64| JValue::Long(long(status.map_or(0, f)));
-    let sig = format!("(Z{STRING}JJ[{STRING}[JJJJJJJJ{STRING}JJJJJJ)L{AUTHORIZATION_METRICS};");
+    let sig =
+        format!("(Z{STRING}{STRING}JJ[{STRING}[JJJJJJJJ{STRING}JJJJJJ)L{AUTHORIZATION_METRICS};");
     let value = env.call_static_method(
         AUTHORIZATION_METRICS,
         "fromNative",
@@ -315,6 +317,7 @@ pub(crate) fn authorization_metrics<'l>(
         &[
             JValue::Bool(authorizer.is_some().into()),
             JValue::Object(&target),
+            JValue::Object(&source),
             JValue::Long(long(c.allowed)),
             JValue::Long(long(c.denied())),
             JValue::Object(&codes),

@@ -31,6 +31,11 @@ final class AuthorizationBean implements AuthorizationMXBean {
     }
 
     @Override
+    public String getDecisionSource() {
+        return read().decisionSource().orElse("");
+    }
+
+    @Override
     public long getAllowed() {
         return read().allowed();
     }

@@ -19,6 +19,9 @@ public interface AuthorizationMXBean {
     /** @return the service clients are authorized for, "" when not started */
     String getTarget();
 
+    /** @return who decides for a client not in the cache: "agent" or "local", "" when not started */
+    String getDecisionSource();
+
     /** @return allow answers (cache hits included) */
     long getAllowed();
 

@@ -10,6 +10,9 @@ import java.util.Set;
  *
  * @param started whether the authorizer (decision cache and intentions watch) runs
  * @param target the service clients are authorized for, empty when not started
+ * @param decisionSource who decides for a client not in the cache: {@code agent} (the agent's
+ *     authorize endpoint) or {@code local} (intentions evaluated in process), as
+ *     {@code consul.authz.decisions} says; empty when not started
  * @param allowed allow answers of authorize calls (cache hits included)
  * @param denied deny answers of authorize calls (cache hits included)
  * @param deniedByCode deny answers by reason code: every code, in the native library's fixed
@@ -32,6 +35,7 @@ import java.util.Set;
 public record AuthorizationMetrics(
         boolean started,
         Optional<String> target,
+        Optional<String> decisionSource,
         long allowed,
         long denied,
         Map<String, Long> deniedByCode,
@@ -62,6 +66,7 @@ public record AuthorizationMetrics(
     static AuthorizationMetrics fromNative(
             boolean started,
             String target,
+            String decisionSource,
             long allowed,
             long denied,
             String[] denyCodes,
@@ -83,6 +88,7 @@ public record AuthorizationMetrics(
         return new AuthorizationMetrics(
                 started,
                 Optional.ofNullable(target),
+                Optional.ofNullable(decisionSource),
                 allowed,
                 denied,
                 NativeCounters.of(denyCodes, deniedByCode),

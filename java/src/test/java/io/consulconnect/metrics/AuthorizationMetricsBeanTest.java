@@ -89,6 +89,7 @@ public class AuthorizationMetricsBeanTest {
                 assertEquals(identity.handle(), m.get("Handle"));
                 assertEquals(false, m.get("Started"));
                 assertEquals("", m.get("Target"));
+                assertEquals("", m.get("DecisionSource"));
                 assertEquals("", m.get("IntentionsWatchError"));
                 for (Map.Entry<String, Object> e : m.entrySet()) {
                     if (e.getValue() instanceof Long && !e.getKey().equals("Handle")) {
@@ -104,6 +105,13 @@ public class AuthorizationMetricsBeanTest {
             NativeBridge.startAuthorization(identity.handle());
             await("started", Duration.ofSeconds(5), () -> (Boolean) SERVER.getAttribute(name, "Started"));
             assertEquals("metrics-idle", SERVER.getAttribute(name, "Target"));
+            assertEquals("agent", SERVER.getAttribute(name, "DecisionSource"));
+        }
+        try (ConnectIdentity identity = open("metrics-local", Map.of("consul.authz.decisions", "local"))) {
+            ObjectName name = nameOf("Authorization", identity.handle());
+            NativeBridge.startAuthorization(identity.handle());
+            await("started", Duration.ofSeconds(5), () -> (Boolean) SERVER.getAttribute(name, "Started"));
+            assertEquals("local", SERVER.getAttribute(name, "DecisionSource"));
         }
     }
 

@@ -33,7 +33,7 @@ final class MetricsBeans {
             "AgentErrorsIntentions");
 
     /** Every attribute of {@code type=Authorization}. */
-    static final List<String> AUTHORIZATION_ATTRIBUTES = List.of("Handle", "Started", "Target", "Allowed", "Denied",
+    static final List<String> AUTHORIZATION_ATTRIBUTES = List.of("Handle", "Started", "Target", "DecisionSource", "Allowed", "Denied",
             "DeniedByReason", "DeniedByIntention", "DeniedAgentUnavailable", "DeniedCertificate", "CacheHits",
             "CacheMisses", "CacheSize", "CacheCapacity", "CacheEvictions", "StaleAllowsServed", "IntentionsEpoch",
             "IntentionsWatchError", "AgentCalls", "AgentCallErrors", "AgentCallLatencyP50Micros",
