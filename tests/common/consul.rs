@@ -133,6 +133,14 @@ impl Consul {
             .append(true)
             .open(self.dir.path().join("consul.log"))
             .expect("log file");
+        self.child = Some(self.command(log).spawn().expect("start consul"));
+        if let Err(log) = self.wait_ready() {
+            panic!("consul exited early:\n{log}");
+        }
+    }
+
+    /// The agent's command line, its output going to `log`.
+    fn command(&self, log: std::fs::File) -> Command {
         let mut cmd = Command::new(&self.binary);
         cmd.arg("agent");
         match self.mode {
@@ -175,17 +183,18 @@ impl Consul {
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("log"))
         .stderr(log);
-        self.child = Some(cmd.spawn().expect("start consul"));
-        self.wait_ready();
+        cmd
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits until the agent answers; `Err` with its log when it exited first.
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(60);
         let roots = format!("{}/v1/agent/connect/ca/roots", self.http_addr());
         loop {
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
-                    panic!("consul exited early ({status}):\n{}", self.log());
+                    self.child = None;
+                    return Err(format!("({status}) {}", self.log()));
                 }
             }
             // The roots need no ACL token; with ACLs, also wait for the management token.
@@ -199,7 +208,7 @@ impl Consul {
                 )
                 .is_ok_and(|(status, _)| status == 200);
             if roots_ready && acl_ready {
-                return;
+                return Ok(());
             }
             if Instant::now() > deadline {
                 panic!("consul did not become ready in 60s:\n{}", self.log());
@@ -227,10 +236,28 @@ impl Consul {
         }
     }
 
-    /// Starts the agent again on the same ports (same state in [`Mode::Persistent`]).
+    /// Starts the agent again on the same ports (same state in [`Mode::Persistent`]). While
+    /// it was down, another process may have taken one of its ports for a moment (they
+    /// come from the ephemeral range, which outgoing connections use too): a start that
+    /// fails to bind is tried again for up to 30 s.
     pub fn restart(&mut self) {
         self.stop();
-        self.spawn();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.dir.path().join("consul.log"))
+                .expect("log file");
+            self.child = Some(self.command(log).spawn().expect("start consul"));
+            match self.wait_ready() {
+                Ok(()) => return,
+                Err(log) if log.contains("address already in use") && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+                Err(log) => panic!("consul exited early:\n{log}"),
+            }
+        }
     }
 
     /// Issues an HTTP request against the agent and returns (status, body).
