@@ -128,15 +128,20 @@ impl Consul {
     }
 
     fn spawn(&mut self) {
+        if let Err(log) = self.try_spawn() {
+            panic!("consul exited early:\n{log}");
+        }
+    }
+
+    /// Starts the agent and waits until it answers; `Err` with its log when it exited first.
+    fn try_spawn(&mut self) -> Result<(), String> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.dir.path().join("consul.log"))
             .expect("log file");
         self.child = Some(self.command(log).spawn().expect("start consul"));
-        if let Err(log) = self.wait_ready() {
-            panic!("consul exited early:\n{log}");
-        }
+        self.wait_ready()
     }
 
     /// The agent's command line, its output going to `log`.
@@ -244,13 +249,7 @@ impl Consul {
         self.stop();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let log = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(self.dir.path().join("consul.log"))
-                .expect("log file");
-            self.child = Some(self.command(log).spawn().expect("start consul"));
-            match self.wait_ready() {
+            match self.try_spawn() {
                 Ok(()) => return,
                 Err(log) if log.contains("address already in use") && Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_secs(1));
