@@ -6,6 +6,7 @@ import static org.junit.Assert.assertTrue;
 
 import io.consulconnect.agent.ConnectAgent;
 import io.consulconnect.testing.ConsulDevAgent;
+import io.consulconnect.testing.ForgedCa;
 import java.io.File;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -98,7 +99,7 @@ public class ConnectAgentTest {
         Path client = selfSigned(plain, "client", "dns:client.invalid");
         Path trust = plain.resolve("trust.p12");
         for (Path cert : List.of(good, wrongHost, client)) {
-            TlsFixtures.keytool("-importcert", "-keystore", trust.toString(), "-alias",
+            ForgedCa.keytool("-importcert", "-keystore", trust.toString(), "-alias",
                     cert.getFileName().toString(), "-file", cert.toString());
         }
         try (LoopbackServer server = new LoopbackServer(pkcs12(plain.resolve("localhost.p12"), trust))) {
@@ -169,9 +170,9 @@ public class ConnectAgentTest {
     private static Path selfSigned(Path dir, String name, String san) throws Exception {
         Path store = dir.resolve(name + ".p12");
         Path cert = dir.resolve(name + ".crt");
-        TlsFixtures.keytool("-genkeypair", "-keystore", store.toString(), "-alias", name, "-keyalg", "EC",
+        ForgedCa.keytool("-genkeypair", "-keystore", store.toString(), "-alias", name, "-keyalg", "EC",
                 "-groupname", "secp256r1", "-dname", "CN=" + name, "-ext", "san=" + san, "-validity", "2");
-        TlsFixtures.keytool("-exportcert", "-keystore", store.toString(), "-alias", name, "-rfc", "-file",
+        ForgedCa.keytool("-exportcert", "-keystore", store.toString(), "-alias", name, "-rfc", "-file",
                 cert.toString());
         return cert;
     }

@@ -5,6 +5,7 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 
+import io.consulconnect.testing.ForgedCa;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -20,14 +21,14 @@ import org.junit.Test;
 public class ConnectRsaTest {
     private static final String TRUST_DOMAIN = "11111111-2222-3333-4444-555555555555.consul";
 
-    private static Map<String, String> files(Path dir, TlsFixtures.ForgedCa ca, String service) throws Exception {
-        TlsFixtures.Material m = ca.leaf("spiffe://" + TRUST_DOMAIN + "/ns/default/dc/dc1/svc/" + service);
+    private static Map<String, String> files(Path dir, ForgedCa ca, String service) throws Exception {
+        ForgedCa.Leaf m = ca.leaf("spiffe://" + TRUST_DOMAIN + "/ns/default/dc/dc1/svc/" + service);
         Path key = dir.resolve(service + ".key");
         Path chain = dir.resolve(service + ".crt");
         Path roots = dir.resolve("roots.crt");
-        Files.writeString(key, TlsFixtures.toPem("PRIVATE KEY", m.key().getEncoded()));
-        Files.writeString(chain, TlsFixtures.toPem("CERTIFICATE", m.chain()[0].getEncoded()));
-        Files.writeString(roots, TlsFixtures.toPem("CERTIFICATE", ca.cert.getEncoded()));
+        Files.writeString(key, ForgedCa.pem("PRIVATE KEY", m.key().getEncoded()));
+        Files.writeString(chain, ForgedCa.pem("CERTIFICATE", m.certificate().getEncoded()));
+        Files.writeString(roots, ForgedCa.pem("CERTIFICATE", ca.certificate().getEncoded()));
         // No agent listens at this address: only the intention check would need one.
         return Map.of("consul.identity.source", "files", "consul.identity.files.key", key.toString(),
                 "consul.identity.files.chain", chain.toString(), "consul.identity.files.roots", roots.toString(),
@@ -37,7 +38,7 @@ public class ConnectRsaTest {
     @Test
     public void rsaLeavesCompleteMutualTls() throws Exception {
         Path dir = Files.createTempDirectory("pcc-rsa");
-        TlsFixtures.ForgedCa ca = new TlsFixtures.ForgedCa(dir.resolve("ca"), "RSA");
+        ForgedCa ca = new ForgedCa(dir.resolve("ca"), "RSA");
         // No agent to ask for intentions here (with the check on, every client would be refused).
         SSLContext trino = ConnectSsl.forService("trino").properties(files(dir, ca, "trino")).intentions(false)
                 .server();

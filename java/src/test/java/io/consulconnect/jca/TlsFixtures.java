@@ -1,10 +1,9 @@
 package io.consulconnect.jca;
 
+import io.consulconnect.testing.ForgedCa;
 import java.io.ByteArrayInputStream;
-import java.io.IOException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.Principal;
@@ -15,7 +14,6 @@ import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
@@ -87,70 +85,11 @@ final class TlsFixtures {
         return ctx;
     }
 
-    /**
-     * A CA that Consul has never seen, made with the JDK's keytool, issuing leaves with a
-     * SPIFFE URI and both TLS usages.
-     */
-    static final class ForgedCa {
-        private final Path dir;
-        private final String keyAlgorithm;
-        final X509Certificate cert;
-        private int leaves;
-
-        ForgedCa(Path dir, String keyAlgorithm) throws Exception {
-            this.dir = Files.createDirectories(dir);
-            this.keyAlgorithm = keyAlgorithm;
-            keytool(withKey(keyAlgorithm, "-genkeypair", "-keystore", file("ca.p12"), "-alias", "ca",
-                    "-dname", "CN=Forged Connect CA", "-ext", "bc:c", "-validity", "2"));
-            keytool("-exportcert", "-keystore", file("ca.p12"), "-alias", "ca", "-rfc", "-file", file("ca.crt"));
-            cert = pem(Files.readString(dir.resolve("ca.crt"))).get(0);
-        }
-
-        private String file(String name) {
-            return dir.resolve(name).toString();
-        }
-
-        /** A leaf for {@code spiffeUri}, chain {leaf, CA}. */
-        Material leaf(String spiffeUri) throws Exception {
-            String n = "leaf" + (++leaves);
-            keytool(withKey(keyAlgorithm, "-genkeypair", "-keystore", file(n + ".p12"), "-alias", "leaf",
-                    "-dname", "CN=forged", "-validity", "2"));
-            keytool("-certreq", "-keystore", file(n + ".p12"), "-alias", "leaf", "-file", file(n + ".csr"));
-            keytool("-gencert", "-keystore", file("ca.p12"), "-alias", "ca", "-infile", file(n + ".csr"),
-                    "-outfile", file(n + ".crt"), "-rfc", "-validity", "1", "-ext", "san=uri:" + spiffeUri,
-                    "-ext", "eku=serverAuth,clientAuth", "-ext", "ku=digitalSignature,"
-                            + (keyAlgorithm.equals("EC") ? "keyAgreement" : "keyEncipherment"));
-            KeyStore ks = KeyStore.getInstance("PKCS12");
-            try (var in = Files.newInputStream(dir.resolve(n + ".p12"))) {
-                ks.load(in, "changeit".toCharArray());
-            }
-            PrivateKey key = (PrivateKey) ks.getKey("leaf", "changeit".toCharArray());
-            X509Certificate leaf = pem(Files.readString(dir.resolve(n + ".crt"))).get(0);
-            return new Material(new X509Certificate[] {leaf, cert}, key);
-        }
-
-        private static String[] withKey(String algorithm, String... args) {
-            List<String> all = new ArrayList<>(List.of(args));
-            all.addAll(algorithm.equals("EC") ? List.of("-keyalg", "EC", "-groupname", "secp256r1")
-                    : List.of("-keyalg", "RSA", "-keysize", "2048"));
-            return all.toArray(new String[0]);
-        }
-    }
-
     /** A leaf for {@code spiffeUri} signed by a fresh EC CA that Consul has never seen. */
     static Material forged(Path dir, String spiffeUri) throws Exception {
-        return new ForgedCa(dir, "EC").leaf(spiffeUri);
-    }
-
-    /** PEM text of DER blocks. */
-    static String toPem(String label, byte[]... blocks) {
-        StringBuilder out = new StringBuilder();
-        for (byte[] block : blocks) {
-            out.append("-----BEGIN ").append(label).append("-----\n")
-                    .append(java.util.Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(block))
-                    .append("\n-----END ").append(label).append("-----\n");
-        }
-        return out.toString();
+        ForgedCa ca = new ForgedCa(dir, "EC");
+        ForgedCa.Leaf leaf = ca.leaf(spiffeUri);
+        return new Material(new X509Certificate[] {leaf.certificate(), ca.certificate()}, leaf.key());
     }
 
     static List<X509Certificate> pem(String text) throws Exception {
@@ -161,18 +100,6 @@ final class TlsFixtures {
             out.add((X509Certificate) c);
         }
         return out;
-    }
-
-    static void keytool(String... args) throws Exception {
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
-        command.addAll(List.of(args));
-        command.addAll(List.of("-storetype", "PKCS12", "-storepass", "changeit", "-noprompt"));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException("keytool " + String.join(" ", args) + " failed: " + out);
-        }
     }
 
     /** A certificate's serial in Consul's colon-hex form (leading zero bytes dropped). */

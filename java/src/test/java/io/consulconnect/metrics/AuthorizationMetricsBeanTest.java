@@ -15,6 +15,7 @@ import io.consulconnect.ConnectDecision;
 import io.consulconnect.identity.ConnectIdentity;
 import io.consulconnect.jni.NativeBridge;
 import io.consulconnect.testing.ConsulDevAgent;
+import io.consulconnect.testing.ForgedCa;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -212,8 +213,8 @@ public class AuthorizationMetricsBeanTest {
             ObjectName name = nameOf("Authorization", h);
             startAndWarm(h);
             String trustDomain = identity.snapshot().orElseThrow().trustDomain();
-            Forged ca = new Forged(Files.createTempDirectory("pcc-metrics-forged"), false);
-            byte[][] forged = {ca.leaf("spiffe://" + trustDomain + "/ns/default/dc/dc1/svc/web", null).cert.getEncoded()};
+            ForgedCa ca = new ForgedCa(Files.createTempDirectory("pcc-metrics-forged"), "EC");
+            byte[][] forged = {ca.leaf("spiffe://" + trustDomain + "/ns/default/dc/dc1/svc/web").certificate().getEncoded()};
             Map<String, Object> before = read(name);
 
             ConnectDecision answer = NativeBridge.authorizeDetailed(h, forged, null);

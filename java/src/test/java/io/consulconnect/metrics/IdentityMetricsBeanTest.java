@@ -14,6 +14,7 @@ import static org.junit.Assert.assertTrue;
 import io.consulconnect.identity.ConnectIdentity;
 import io.consulconnect.identity.IdentitySnapshot;
 import io.consulconnect.testing.ConsulDevAgent;
+import io.consulconnect.testing.ForgedCa;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -125,13 +126,13 @@ public class IdentityMetricsBeanTest {
     @Test
     public void aLeafRunningOutRaisesTheAlarmThenExpires() throws Exception {
         Path dir = Files.createTempDirectory("pcc-metrics-files");
-        Forged ca = new Forged(dir.resolve("ca"), true);
+        ForgedCa ca = new ForgedCa(dir.resolve("ca"), "RSA");
         String spiffeId = "spiffe://11111111-2222-3333-4444-555555555555.consul/ns/default/dc/dc1/svc/metrics-files";
         // Valid for a day, 20 s of it left: deep in the last 10% of its lifetime.
-        Forged.Leaf leaf = ca.leaf(spiffeId, "-86380S");
-        Path key = Files.writeString(dir.resolve("key.pem"), Forged.pem("PRIVATE KEY", leaf.key.getEncoded()));
-        Path chain = Files.writeString(dir.resolve("chain.pem"), Forged.pem("CERTIFICATE", leaf.cert.getEncoded()));
-        Path roots = Files.writeString(dir.resolve("roots.pem"), Forged.pem("CERTIFICATE", ca.ca.getEncoded()));
+        ForgedCa.Leaf leaf = ca.leaf(spiffeId, "-86380S");
+        Path key = Files.writeString(dir.resolve("key.pem"), ForgedCa.pem("PRIVATE KEY", leaf.key().getEncoded()));
+        Path chain = Files.writeString(dir.resolve("chain.pem"), ForgedCa.pem("CERTIFICATE", leaf.certificate().getEncoded()));
+        Path roots = Files.writeString(dir.resolve("roots.pem"), ForgedCa.pem("CERTIFICATE", ca.certificate().getEncoded()));
         // No consul.service: the bean is named "identity", even when the leaf (of service
         // metrics-files) is loaded before the beans are registered.
         try (ConnectIdentity identity = ConnectIdentity.open(Map.of("consul.identity.source", "files",
@@ -144,8 +145,8 @@ public class IdentityMetricsBeanTest {
             // No service configured: the Service attribute is the leaf's (the bean's name is not).
             assertEquals("metrics-files", m.get("Service"));
             assertEquals(spiffeId, m.get("SpiffeId"));
-            assertEquals(leaf.cert.getNotAfter().toInstant(), Instant.parse((String) m.get("NotAfter")));
-            assertEquals(leaf.cert.getNotBefore().toInstant(), Instant.parse((String) m.get("NotBefore")));
+            assertEquals(leaf.certificate().getNotAfter().toInstant(), Instant.parse((String) m.get("NotAfter")));
+            assertEquals(leaf.certificate().getNotBefore().toInstant(), Instant.parse((String) m.get("NotBefore")));
             long left = (Long) m.get("SecondsToExpiry");
             assertTrue(m.toString(), left > 0 && left <= 20);
             assertEquals(m.toString(), true, m.get("InExpiryAlarm"));
