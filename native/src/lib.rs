@@ -16,6 +16,7 @@
 //! | `peer` | verification of one TLS connection's peer (trust managers) |
 //! | [`config`] | the one settings grammar and every key |
 //! | [`x509`] | certificate and key helpers |
+//! | `log_queue` | the log bridge's bounded queue, drained by Java into java.util.logging |
 //! | [`ffi`] | JNI exports and the C ABI |
 //!
 //! Modules are private; what other code uses is re-exported here.
@@ -32,6 +33,7 @@ pub mod ffi;
 pub mod fuzzing;
 mod handles;
 mod identity;
+mod log_queue;
 mod peer;
 mod runtime;
 mod secret;

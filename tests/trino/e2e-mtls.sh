@@ -11,7 +11,9 @@
 #      certificate, verifying the coordinator against the Consul roots (SSLVerification=CA);
 #      Trino reports the user "web" (our plugin maps the SPIFFE id to the service);
 #   5. (plugin) a denied service is refused with Consul's reason; an intention flip takes
-#      effect without a restart; a CA rotation reaches the HTTPS server without a restart.
+#      effect without a restart; a CA rotation reaches the HTTPS server without a restart;
+#      the native core's line about the new roots is in the coordinator's server.log under
+#      the logger io.consulconnect.native.identity.publisher (the log bridge).
 #   6. (metrics) our MBeans, read through Trino's JMX connector (catalog "jmx", the
 #      trino-jmx plugin of the same Trino version on both nodes) as the client "web":
 #      jmx.current."io.consulconnect:type=identity,name=trino" has a row per node with the
@@ -302,6 +304,17 @@ gt "${AZ0c[allowed]:-}" 0 || die "authorization MBean: allowed '${AZ0c[allowed]:
   [ "$out" = "web,2" ] || die "after the rotation expected 'web,2', got '$out'"
   if [ -n "$coord_pid" ]; then kill -0 "$coord_pid" || die "the coordinator restarted"; fi
   log "after the rotation: queries work with the old client leaf, 2 active nodes, same coordinator process"
+
+  step "check (logs): the native core's lines reach the coordinator's server.log through JUL"
+  # The rotation's "new CA roots" line, written after Trino set up its logging, under the
+  # logger io.consulconnect.native.identity.publisher (README "Logs"); drained within a second.
+  deadline=$(( $(date +%s) + 15 ))
+  until grep -q 'io\.consulconnect\.native\.identity\.publisher.*consul-connect: new CA roots' "$W/coord/server.log"; do
+    [ "$(date +%s)" -lt "$deadline" ] \
+      || die "no 'new CA roots' line of the logger io.consulconnect.native.identity.publisher in $W/coord/server.log"
+    sleep 1
+  done
+  log "server.log: $(grep 'io\.consulconnect\.native\.identity\.publisher.*consul-connect: new CA roots' "$W/coord/server.log" | tail -1 | cut -c1-240)"
 }
 
 step "check (metrics): the MBeans moved with the denied client and the rotation"

@@ -2,18 +2,17 @@
 //! (`marshal`), calls the core, and marshals the result, inside `guard`.
 
 use super::marshal::{
-    chain_arg, check_caller, guard, handle_arg, properties_arg, string_arg, throw_denied,
-    with_chain, ChainArg, Failure, JavaChain,
+    chain_arg, check_caller, guard, handle_arg, millis_arg, properties_arg, string_arg,
+    throw_denied, with_chain, ChainArg, Failure, JavaChain,
 };
 use super::protocol;
 use crate::authz::{Authorizer, Decision};
 use crate::error::Error;
 use crate::handles;
 use crate::spiffe::ServiceId;
-use jni::objects::{GlobalRef, JByteArray, JClass, JObjectArray, JString};
-use jni::sys::{jint, jlong, jobject, jstring};
+use jni::objects::{GlobalRef, JByteArray, JClass, JObject, JObjectArray, JString};
+use jni::sys::{jint, jlong, jobject, jobjectArray, jstring};
 use jni::JNIEnv;
-use std::time::Duration;
 
 /// `String NativeBridge.version()`.
 #[no_mangle]
@@ -170,10 +169,9 @@ pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_waitReady<'local>(
     timeout_millis: jlong,
 ) -> jlong {
     guard(&mut env, |_| {
-        let timeout = u64::try_from(timeout_millis)
-            .map_err(|_| Error::InvalidArgument(format!("negative timeout {timeout_millis}")))?;
+        let timeout = millis_arg(timeout_millis, "timeout")?;
         let h = handles::get(handle_arg(handle)?)?;
-        let snapshot = h.identity.wait_ready(Duration::from_millis(timeout))?;
+        let snapshot = h.identity.wait_ready(timeout)?;
         Ok(snapshot.generation as i64)
     })
 }
@@ -418,5 +416,34 @@ pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_startAuthorization
         let handle = handles::get(handle_arg(handle)?)?;
         handle.authorizer()?;
         Ok(())
+    })
+}
+
+/// `String[] NativeBridge.drainLog(int maxLevel, long waitMillis)`: the log bridge (see
+/// `log_queue`). Installs the bridge as this library's logger on the first call, sets the
+/// native level (`maxLevel`: 0 off, 1 error, 2 warn, 3 info, 4 debug, 5 trace), waits up
+/// to `waitMillis` for a record and returns the queued ones (a bounded batch), each as
+/// `<level digit>\t<target>\t<message>`; empty when none came in time.
+#[no_mangle]
+pub extern "system" fn Java_io_consulconnect_jni_NativeBridge_drainLog<'local>(
+    mut env: JNIEnv<'local>,
+    _class: JClass<'local>,
+    max_level: jint,
+    wait_millis: jlong,
+) -> jobjectArray {
+    guard(&mut env, |env| {
+        let level = crate::log_queue::level_from_java(max_level)
+            .ok_or_else(|| Error::InvalidArgument(format!("invalid log level {max_level}")))?;
+        let wait = millis_arg(wait_millis, "wait")?;
+        let lines = crate::log_queue::drain_for_java(level, wait);
+        // At most log_queue::BATCH + 1 lines: always fits.
+        let len = i32::try_from(lines.len()).unwrap_or(i32::MAX);
+        let array = env.new_object_array(len, "java/lang/String", JObject::null())?;
+        for (i, line) in (0..len).zip(&lines) {
+            let text = env.new_string(line.encode())?;
+            env.set_object_array_element(&array, i, &text)?;
+            env.delete_local_ref(text)?;
+        }
+        Ok(array.into_raw())
     })
 }

@@ -162,6 +162,13 @@ pub(crate) fn handle_arg(handle: jlong) -> Result<u64, Failure> {
         .ok_or_else(|| Error::InvalidArgument(format!("invalid identity handle {handle}")).into())
 }
 
+/// Reads a non-negative duration in milliseconds (`name` says which, for the message).
+pub(crate) fn millis_arg(value: jlong, name: &str) -> Result<std::time::Duration, Failure> {
+    u64::try_from(value)
+        .map(std::time::Duration::from_millis)
+        .map_err(|_| Error::InvalidArgument(format!("negative {name} {value}")).into())
+}
+
 const ACCESS_DENIED: &str = "io/consulconnect/ConnectAccessDeniedException";
 
 /// A certificate chain read from Java: the certificates, or the refusal their shape

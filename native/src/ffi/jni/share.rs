@@ -128,6 +128,11 @@ fn bridge_methods() -> Vec<NativeMethod> {
             "(J)V",
             bridge::Java_io_consulconnect_jni_NativeBridge_startAuthorization as *mut c_void,
         ),
+        method(
+            "drainLog",
+            "(IJ)[Ljava/lang/String;",
+            bridge::Java_io_consulconnect_jni_NativeBridge_drainLog as *mut c_void,
+        ),
     ]
 }
 

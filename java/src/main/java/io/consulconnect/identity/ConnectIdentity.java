@@ -1,6 +1,7 @@
 package io.consulconnect.identity;
 
 import io.consulconnect.jni.NativeBridge;
+import io.consulconnect.jni.NativeLog;
 import io.consulconnect.metrics.MetricsRegistration;
 import java.time.Duration;
 import java.util.Map;
@@ -50,6 +51,8 @@ public final class ConnectIdentity implements AutoCloseable {
             values[i] = e.getValue();
             i++;
         }
+        // The native core's log lines go to java.util.logging from the first identity on.
+        NativeLog.start();
         synchronized (LIFECYCLE) {
             long handle = NativeBridge.open(keys, values);
             MetricsRegistration.register(handle, properties.get("consul.service"));

@@ -245,4 +245,22 @@ public final class NativeBridge {
      * @throws IllegalArgumentException if no target service is configured
      */
     public static native void startAuthorization(long handle);
+
+    /**
+     * The log bridge (see {@link NativeLog}, its only caller): installs the native core's
+     * logger on the first call (never at library load), sets the native level, waits up to
+     * {@code waitMillis} for a log record and returns the queued records (at most a bounded
+     * batch, plus one WARN line saying how many were dropped when the native queue was full).
+     * Each record is {@code <level>\t<target>\t<message>}: {@code level} one digit,
+     * 1 error, 2 warn, 3 info, 4 debug, 5 trace; {@code target} the Rust module path (no
+     * tabs); {@code message} the rest (may contain tabs and control characters: escape it
+     * before logging).
+     *
+     * @param maxLevel the most verbose native level kept: 0 off, 1 error, 2 warn, 3 info,
+     *     4 debug, 5 trace
+     * @param waitMillis how long to wait for a record when none is queued
+     * @return the records, empty when none came in time
+     * @throws IllegalArgumentException for a level out of range or a negative wait
+     */
+    public static native String[] drainLog(int maxLevel, long waitMillis);
 }
