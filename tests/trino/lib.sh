@@ -392,21 +392,42 @@ EOF
 }
 
 # topo_agent_start NAME: starts (or starts again, same data and ports) agent NAME of the
-# topology; waits until it answers the roots (so, for a client, until it has joined).
+# topology; waits until it answers the roots (so, for a client, until it has joined). While
+# an agent was down, another process may have taken one of its ports for a moment (they come
+# from the ephemeral range outgoing connections use): a start that fails to bind is tried
+# again for up to 30 s.
 topo_agent_start() {
-  local name="$1" i
+  local name="$1" attempt
   mkdir -p "$TOPO/$name/data"
   topo_common_hcl "$name" >"$TOPO/$name/common.hcl"
+  for attempt in $(seq 1 30); do
+    topo_agent_spawn "$name" && return 0
+    [ $? -eq 2 ] || return 1
+    log "agent $name: a port is taken, trying again ($attempt)"; sleep 1
+  done
+  log "agent $name: its ports stayed taken"; return 1
+}
+
+# topo_agent_spawn NAME: one start of agent NAME; 2 when it exited because a port was taken.
+topo_agent_spawn() {
+  local name="$1" i from
+  from="$(stat -c %s "$TOPO/$name/consul.log" 2>/dev/null || echo 0)"
   "$CONSUL_BIN" agent -config-file="$TOPO/$name/common.hcl" -config-file="$TOPO/$name/agent.hcl" \
     </dev/null >>"$TOPO/$name/consul.log" 2>&1 &
   echo $! >"$TOPO/$name/pid"
   PCC_PIDS+=("$!")
-  [[ "$name" == server-* ]] && return 0  # servers answer only once a leader is elected
-  for i in $(seq 1 600); do
-    topo_agent_curl "$name" /v1/agent/connect/ca/roots 2>/dev/null | grep -q '"RootCert"' && return 0
-    kill -0 "$(cat "$TOPO/$name/pid")" 2>/dev/null || { log "agent $name exited:"; tail -20 "$TOPO/$name/consul.log" >&2; return 1; }
+  # Servers answer only once a leader is elected: only check that they bound their ports.
+  local tries=600; [[ "$name" == server-* ]] && tries=10
+  for i in $(seq 1 "$tries"); do
+    [[ "$name" != server-* ]] && topo_agent_curl "$name" /v1/agent/connect/ca/roots 2>/dev/null \
+      | grep -q '"RootCert"' && return 0
+    if ! kill -0 "$(cat "$TOPO/$name/pid")" 2>/dev/null; then
+      tail -c +"$((from + 1))" "$TOPO/$name/consul.log" | grep -q "address already in use" && return 2
+      log "agent $name exited:"; tail -20 "$TOPO/$name/consul.log" >&2; return 1
+    fi
     sleep 0.1
   done
+  [[ "$name" == server-* ]] && return 0
   log "agent $name did not answer"; return 1
 }
 
