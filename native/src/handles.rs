@@ -5,7 +5,7 @@
 //! twice returns the same handle with a reference count: several users in one JVM (the
 //! authenticator, the JCA provider, other plugins) share one set of watchers.
 //!
-//! Lookups are lock-free (an [`ArcSwap`] of an immutable map); only open and close take a
+//! Lookups are lock-free (an [`ArcSwap`] of an immutable list); only open and close take a
 //! mutex.
 
 use crate::authz::Authorizer;
@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::identity::Identity;
 use arc_swap::ArcSwap;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use zeroize::Zeroize;
@@ -97,8 +97,23 @@ fn fingerprint(properties: &BTreeMap<String, String>) -> [u8; 32] {
 struct Registry {
     /// Writers only (open/close).
     entries: Mutex<Vec<Entry>>,
-    /// Readers: id → handle (foldhash: the default SipHash costs more than the lookup).
-    lookup: ArcSwap<HashMap<u64, Arc<Handle>, foldhash::fast::RandomState>>,
+    /// Readers: the open handles, sorted by id: a binary search over the few handles of
+    /// a process costs less than hashing the id.
+    lookup: ArcSwap<Vec<Arc<Handle>>>,
+}
+
+impl Registry {
+    /// Runs `f` on the open handle with this id.
+    #[inline]
+    fn with<R>(&self, id: u64, f: impl FnOnce(&Arc<Handle>) -> Result<R>) -> Result<R> {
+        let open = self.lookup.load();
+        match open.binary_search_by_key(&id, |h| h.id) {
+            Ok(index) => f(&open[index]),
+            Err(_) => Err(Error::InvalidArgument(format!(
+                "no open identity with handle {id} (closed?)"
+            ))),
+        }
+    }
 }
 
 static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::default);
@@ -130,10 +145,10 @@ pub fn open(mut properties: BTreeMap<String, String>) -> Result<u64> {
         fingerprint: print,
         refs: 1,
     });
-    REGISTRY.lookup.rcu(|map| {
-        let mut map = HashMap::clone(map);
-        map.insert(id, handle.clone());
-        map
+    REGISTRY.lookup.rcu(|open| {
+        let mut open = Vec::clone(open);
+        open.insert(open.partition_point(|h| h.id < id), handle.clone());
+        open
     });
     Ok(id)
 }
@@ -151,10 +166,10 @@ pub fn close(id: u64) -> Result<usize> {
         return Ok(entries[position].refs);
     }
     let entry = entries.swap_remove(position);
-    REGISTRY.lookup.rcu(|map| {
-        let mut map = HashMap::clone(map);
-        map.remove(&id);
-        map
+    REGISTRY.lookup.rcu(|open| {
+        let mut open = Vec::clone(open);
+        open.retain(|h| h.id != id);
+        open
     });
     entry.handle.close();
     Ok(0)
@@ -162,19 +177,13 @@ pub fn close(id: u64) -> Result<usize> {
 
 /// The open handle with this id (lock-free).
 pub fn get(id: u64) -> Result<Arc<Handle>> {
-    REGISTRY.lookup.load().get(&id).cloned().ok_or_else(|| {
-        Error::InvalidArgument(format!("no open identity with handle {id} (closed?)"))
-    })
+    REGISTRY.with(id, |handle| Ok(handle.clone()))
 }
 
 /// Runs `f` on the open handle without cloning its `Arc` (the cheapest lookup, for hot
 /// paths).
 pub fn with<R>(id: u64, f: impl FnOnce(&Handle) -> Result<R>) -> Result<R> {
-    let map = REGISTRY.lookup.load();
-    let handle = map.get(&id).ok_or_else(|| {
-        Error::InvalidArgument(format!("no open identity with handle {id} (closed?)"))
-    })?;
-    f(handle)
+    REGISTRY.with(id, |handle| f(handle))
 }
 
 #[cfg(test)]
@@ -187,6 +196,44 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn lookups_find_each_open_handle_until_its_last_close() {
+        let props = |service: &str| {
+            map(&[
+                (crate::config::ADDRESS, "http://127.0.0.1:1"),
+                (crate::config::SERVICE, service),
+            ])
+        };
+        let ids: Vec<u64> = ["registry-a", "registry-b", "registry-c"]
+            .iter()
+            .map(|s| super::open(props(s)).unwrap())
+            .collect();
+        let service = |id| {
+            super::with(id, |h| {
+                Ok(h.identity.settings().service.clone().unwrap_or_default())
+            })
+        };
+        for (id, name) in ids.iter().zip(["registry-a", "registry-b", "registry-c"]) {
+            assert_eq!(service(*id).unwrap(), name);
+            assert_eq!(super::get(*id).unwrap().id, *id);
+        }
+        // A shared open adds a reference, not a handle.
+        assert_eq!(super::open(props("registry-b")).unwrap(), ids[1]);
+        assert_eq!(super::close(ids[1]).unwrap(), 1);
+        assert_eq!(service(ids[1]).unwrap(), "registry-b");
+        assert_eq!(super::close(ids[1]).unwrap(), 0);
+        let gone = service(ids[1]).unwrap_err().to_string();
+        assert!(gone.contains("closed?"), "{gone}");
+        assert!(super::get(ids[1]).is_err());
+        assert!(super::close(ids[1]).is_err(), "double close");
+        assert_eq!(service(ids[0]).unwrap(), "registry-a");
+        assert_eq!(service(ids[2]).unwrap(), "registry-c");
+        assert!(service(u64::MAX).is_err());
+        for id in [ids[0], ids[2]] {
+            assert_eq!(super::close(id).unwrap(), 0);
+        }
     }
 
     #[test]
