@@ -107,6 +107,24 @@ fn bench(c: &mut Criterion) {
         })
     });
 
+    // Sixteen clients in turn on one thread: every hit but one client's misses the
+    // thread's remembered entry and goes through the tables.
+    let ca = Ca::new("pri-3opqrstu.consul.ca.11111111.consul");
+    let own_store = Arc::new(Store::new());
+    ca.publish(&own_store, "trino");
+    let clients: Vec<Vec<Vec<u8>>> = (0..16)
+        .map(|i| vec![ca.leaf(&format!("client-{i}"))])
+        .collect();
+    let rotating = authorizer(&own_store);
+    assert!(clients.iter().all(|c| rotating.authorize(c).is_allowed()));
+    let mut next = 0;
+    c.bench_function("authz_cached_hit_16_clients_in_turn", |b| {
+        b.iter(|| {
+            next = (next + 1) % clients.len();
+            rotating.cached(black_box(&clients[next]), |d| d.is_allowed())
+        })
+    });
+
     let roots = store.load().expect("snapshot").roots.clone();
     c.bench_function("authz_verify_peer", |b| {
         b.iter(|| verify_peer(black_box(&chain), &roots, SystemTime::now(), Usage::Client))

@@ -16,6 +16,13 @@
 //!   itself (arc-swap's thread-local debts), a writer clones the shard (a few dozen
 //!   `Arc` items: shard count grows with capacity) under a per-shard mutex and swaps it
 //!   in. Writes only happen on misses, which cost an agent round trip anyway.
+//! * **One remembered entry per thread.** Each thread first tries the entry it remembers
+//!   (its first live hit from the tables, kept while it serves): a length check and a byte
+//!   comparison, no hash, no table, no shared write. Requests of the client a thread met
+//!   first end there (with one dominant client, such as a worker's coordinator, most do);
+//!   any other key costs one failed comparison on the way to the tables (different
+//!   lengths, or bytes that differ early: two certificates of one CA differ in their serial
+//!   numbers). The entry obeys every rule below like a table entry.
 //! * **Exact keys.** Entries are keyed by the target and the exact DER bytes of every
 //!   presented certificate, hashed once per call with foldhash (randomly seeded per
 //!   process) over each certificate's length and signature; equality compares all
@@ -35,9 +42,11 @@
 use super::{Authorization, Origin};
 use arc_swap::ArcSwap;
 use hashbrown::HashTable;
+use std::cell::RefCell;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
+use thread_local::ThreadLocal;
 
 /// Target entries per shard; the shard count grows with the capacity to keep
 /// copy-on-write cheap.
@@ -153,6 +162,9 @@ pub(crate) struct DecisionCache {
     hasher: foldhash::fast::RandomState,
     /// Live entries dropped to make room (dead ones pruned on the way are not counted).
     evictions: std::sync::atomic::AtomicU64,
+    /// Per thread: the entry [`DecisionCache::serving`] tries first. Only its thread
+    /// writes it; values stay (for reuse by a later thread) until the cache is dropped.
+    remembered: ThreadLocal<RefCell<Option<Item>>>,
 }
 
 impl DecisionCache {
@@ -174,6 +186,7 @@ impl DecisionCache {
             per_shard: usize::try_from(capacity.div_ceil(shards)).unwrap_or(usize::MAX),
             hasher: foldhash::fast::RandomState::default(),
             evictions: std::sync::atomic::AtomicU64::new(0),
+            remembered: ThreadLocal::new(),
         }
     }
 
@@ -221,11 +234,46 @@ impl DecisionCache {
         f: impl FnOnce(&Entry) -> R,
     ) -> Option<R> {
         let table = self.shard(hash).table.load();
-        table
-            .find(hash, |item| {
-                item.hash == hash && item.key.matches(target, chain)
-            })
-            .map(|item| f(&item.entry))
+        find(&table, hash, target, chain).map(|item| f(&item.entry))
+    }
+
+    /// Applies `f` to the entry for the key if `serves` accepts it, without cloning it:
+    /// the hit of every lookup. The entry this thread remembers is tried first (a length
+    /// check and a byte comparison: no hash, no table); otherwise the tables answer, and
+    /// a hit there becomes the thread's remembered entry when the one it had no longer
+    /// serves (or it had none). So the thread keeps its first live entry for as long as
+    /// that entry serves, and remembering costs two reference counts once per entry and
+    /// thread, not on every change of client. A remembered entry serves by exactly the
+    /// rules a table entry does (`serves`: roots generation, intentions epoch, TTL,
+    /// certificates' validity); one evicted from its shard meanwhile still serves this
+    /// thread until then, as it would have in the table.
+    #[inline]
+    pub(crate) fn serving<C: AsRef<[u8]>, R>(
+        &self,
+        target: &str,
+        chain: &[C],
+        serves: impl Fn(&Entry) -> bool,
+        f: impl FnOnce(&Entry) -> R,
+    ) -> Option<R> {
+        let Ok(mut remembered) = self.remembered.get_or_default().try_borrow_mut() else {
+            // A nested lookup on this thread (`f` reentering; none does today).
+            let hash = self.hash(target, chain);
+            return self
+                .with(hash, target, chain, |e| serves(e).then(|| f(e)))
+                .flatten();
+        };
+        if let Some(item) = remembered.as_ref() {
+            if item.key.matches(target, chain) && serves(&item.entry) {
+                return Some(f(&item.entry));
+            }
+        }
+        let hash = self.hash(target, chain);
+        let table = self.shard(hash).table.load();
+        let item = find(&table, hash, target, chain).filter(|item| serves(&item.entry))?;
+        if !remembered.as_ref().is_some_and(|r| serves(&r.entry)) {
+            *remembered = Some(item.clone());
+        }
+        Some(f(&item.entry))
     }
 
     /// The entry for the key, if any.
@@ -236,11 +284,7 @@ impl DecisionCache {
         chain: &[C],
     ) -> Option<Arc<Entry>> {
         let table = self.shard(hash).table.load();
-        table
-            .find(hash, |item| {
-                item.hash == hash && item.key.matches(target, chain)
-            })
-            .map(|item| item.entry.clone())
+        find(&table, hash, target, chain).map(|item| item.entry.clone())
     }
 
     /// Stores `entry` under `key`, replacing any previous entry. When the shard is full,
@@ -306,6 +350,19 @@ impl DecisionCache {
     pub(crate) fn evictions(&self) -> u64 {
         self.evictions.load(std::sync::atomic::Ordering::Relaxed)
     }
+}
+
+/// The item for the key in a shard's table.
+#[inline]
+fn find<'t, C: AsRef<[u8]>>(
+    table: &'t HashTable<Item>,
+    hash: u64,
+    target: &str,
+    chain: &[C],
+) -> Option<&'t Item> {
+    table.find(hash, |item| {
+        item.hash == hash && item.key.matches(target, chain)
+    })
 }
 
 /// One decision being fetched; identical concurrent requests wait for it.
@@ -539,6 +596,63 @@ mod tests {
         assert!(small.len() <= small.bound());
         small.clear();
         assert_eq!(small.len(), 0);
+    }
+
+    #[test]
+    fn a_thread_remembers_its_first_live_entry_and_it_serves_by_the_same_rules() {
+        let cache = DecisionCache::new(100);
+        let now = Instant::now();
+        let a: [&[u8]; 1] = [b"leaf-a"];
+        let b: [&[u8]; 1] = [b"leaf-b"];
+        let store = |chain: &[&[u8]], fresh| {
+            let hash = cache.hash("t", chain);
+            cache.insert(
+                hash,
+                &Arc::new(Key::new("t", chain)),
+                entry(now, fresh),
+                |_| true,
+            );
+        };
+        let fresh = |e: &Entry| (e.fresh_until - now).as_secs();
+        let any = |_: &Entry| true;
+        store(&a, 1);
+        store(&b, 2);
+        assert_eq!(
+            cache.serving("t", &a, any, fresh),
+            Some(1),
+            "from the table"
+        );
+        assert_eq!(
+            cache.serving("t", &b, any, fresh),
+            Some(2),
+            "from the table"
+        );
+        cache.clear();
+        // This thread remembers `a` (its first live hit), not the later `b`.
+        assert_eq!(cache.serving("t", &a, any, fresh), Some(1), "remembered");
+        assert_eq!(cache.serving("t", &b, any, fresh), None);
+        // Another thread remembers nothing and finds nothing.
+        std::thread::scope(|s| {
+            s.spawn(|| assert_eq!(cache.serving("t", &a, any, fresh), None));
+        });
+        // The remembered entry is exact (target and every byte) and obeys `serves`.
+        assert_eq!(cache.serving("u", &a, any, fresh), None);
+        let other: [&[u8]; 1] = [b"leaf-A"];
+        let longer: [&[u8]; 2] = [b"leaf-a", b"ca"];
+        assert_eq!(cache.serving("t", &other, any, fresh), None);
+        assert_eq!(cache.serving("t", &longer, any, fresh), None);
+        assert_eq!(cache.serving("t", &a, |e| fresh(e) != 1, fresh), None);
+        // Once `a` no longer serves, the next table hit replaces it.
+        store(&b, 3);
+        let not_a = |e: &Entry| fresh(e) != 1;
+        assert_eq!(
+            cache.serving("t", &b, not_a, fresh),
+            Some(3),
+            "from the table"
+        );
+        cache.clear();
+        assert_eq!(cache.serving("t", &b, not_a, fresh), Some(3), "remembered");
+        assert_eq!(cache.serving("t", &a, any, fresh), None, "forgotten");
     }
 
     #[test]

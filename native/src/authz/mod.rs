@@ -559,8 +559,9 @@ impl Authorizer {
     /// target) serves right now, lends it to `f` and returns what `f` made of it; `None`
     /// otherwise (call [`Authorizer::authorize`] then). Exactly the hit of `authorize`
     /// (same checks, counted the same) without cloning the shared answer, so threads
-    /// answering the same client write no shared memory. `f` runs while the cache entry
-    /// is held: it must not block.
+    /// answering the same client write no shared memory; the entry the calling thread
+    /// remembers is tried before the tables. `f` runs while the cache entry is held: it
+    /// must not block.
     #[inline]
     pub fn cached<C: AsRef<[u8]>, R>(
         &self,
@@ -569,11 +570,10 @@ impl Authorizer {
     ) -> Option<R> {
         let inner = &self.inner;
         verify::check_shape(chain).ok()?;
-        let hash = inner.cache.hash(&inner.target, chain);
         // Coarse clocks (see `clock`): a hit may be served up to a tick (a few ms) past
         // its TTL or past its certificates' last second of validity.
         let (now, wall_s) = (clock::coarse_instant(), clock::wall_seconds());
-        inner.hit(&inner.target, chain, hash, now, wall_s, |entry| {
+        inner.hit(&inner.target, chain, now, wall_s, |entry| {
             inner.metrics.counted(entry.outcome.deny_reason(), true);
             f(&entry.outcome)
         })
@@ -662,13 +662,12 @@ impl Inner {
         if let Err(reason) = verify::check_shape(chain) {
             return Authorization::refused(reason);
         }
-        let hash = self.cache.hash(target, chain);
         // Read once per call: a hit compares it with the entry's chain `not_after`, a miss
         // verifies at it.
         let wall = wall.unwrap_or_else(SystemTime::now);
-        match self.hit(target, chain, hash, now, unix_seconds(wall), Entry::answer) {
+        match self.hit(target, chain, now, unix_seconds(wall), Entry::answer) {
             Some(answer) => answer,
-            None => self.miss(target, chain, hash, now, wall),
+            None => self.miss(target, chain, self.cache.hash(target, chain), now, wall),
         }
     }
 
@@ -679,18 +678,18 @@ impl Inner {
         &self,
         target: &str,
         chain: &[C],
-        hash: u64,
         now: Instant,
         wall_s: i64,
         f: impl FnOnce(&Entry) -> R,
     ) -> Option<R> {
         let generation = self.store.generation();
         let epoch = self.invalidation.epoch();
-        self.cache
-            .with(hash, target, chain, |e| {
-                e.serves(now, wall_s, generation, epoch).then(|| f(e))
-            })
-            .flatten()
+        self.cache.serving(
+            target,
+            chain,
+            |e| e.serves(now, wall_s, generation, epoch),
+            f,
+        )
     }
 
     #[cold]
