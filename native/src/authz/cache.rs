@@ -149,6 +149,13 @@ struct Item {
     entry: Arc<Entry>,
 }
 
+/// A thread's remembered item ([`DecisionCache::serving`]), alone on its cache lines:
+/// `thread_local` keeps the values of consecutive threads side by side, and every lookup
+/// writes the `RefCell`'s borrow flag, which must not share a line with another thread's.
+#[derive(Default)]
+#[repr(align(128))]
+struct Remembered(RefCell<Option<Item>>);
+
 struct Shard {
     table: ArcSwap<HashTable<Item>>,
     write: Mutex<()>,
@@ -164,7 +171,7 @@ pub(crate) struct DecisionCache {
     evictions: std::sync::atomic::AtomicU64,
     /// Per thread: the entry [`DecisionCache::serving`] tries first. Only its thread
     /// writes it; values stay (for reuse by a later thread) until the cache is dropped.
-    remembered: ThreadLocal<RefCell<Option<Item>>>,
+    remembered: ThreadLocal<Remembered>,
 }
 
 impl DecisionCache {
@@ -255,7 +262,7 @@ impl DecisionCache {
         serves: impl Fn(&Entry) -> bool,
         f: impl FnOnce(&Entry) -> R,
     ) -> Option<R> {
-        let Ok(mut remembered) = self.remembered.get_or_default().try_borrow_mut() else {
+        let Ok(mut remembered) = self.remembered.get_or_default().0.try_borrow_mut() else {
             // A nested lookup on this thread (`f` reentering; none does today).
             let hash = self.hash(target, chain);
             return self
