@@ -231,8 +231,9 @@ impl DecisionCache {
         &self.shards[index as usize]
     }
 
-    /// Applies `f` to the entry for the key, if any, without cloning it.
-    #[inline]
+    /// Applies `f` to the entry for the key in the tables, if any, without cloning it
+    /// (tests: a hash of their choosing; lookups go through [`DecisionCache::serving`]).
+    #[cfg(test)]
     pub(crate) fn with<C: AsRef<[u8]>, R>(
         &self,
         hash: u64,
@@ -262,14 +263,10 @@ impl DecisionCache {
         serves: impl Fn(&Entry) -> bool,
         f: impl FnOnce(&Entry) -> R,
     ) -> Option<R> {
-        let Ok(mut remembered) = self.remembered.get_or_default().0.try_borrow_mut() else {
-            // A nested lookup on this thread (`f` reentering; none does today).
-            let hash = self.hash(target, chain);
-            return self
-                .with(hash, target, chain, |e| serves(e).then(|| f(e)))
-                .flatten();
-        };
-        if let Some(item) = remembered.as_ref() {
+        // `None` only for a nested lookup on this thread (`f` reentering; none does today),
+        // which goes to the tables.
+        let remembered = self.remembered.get_or_default().0.try_borrow_mut().ok();
+        if let Some(item) = remembered.as_deref().and_then(Option::as_ref) {
             if item.key.matches(target, chain) && serves(&item.entry) {
                 return Some(f(&item.entry));
             }
@@ -277,8 +274,10 @@ impl DecisionCache {
         let hash = self.hash(target, chain);
         let table = self.shard(hash).table.load();
         let item = find(&table, hash, target, chain).filter(|item| serves(&item.entry))?;
-        if !remembered.as_ref().is_some_and(|r| serves(&r.entry)) {
-            *remembered = Some(item.clone());
+        if let Some(mut remembered) = remembered {
+            if !remembered.as_ref().is_some_and(|r| serves(&r.entry)) {
+                *remembered = Some(item.clone());
+            }
         }
         Some(f(&item.entry))
     }
